@@ -1,0 +1,104 @@
+"""Saving and loading models as .npz files: JSON architecture plus named arrays, no pickle.
+
+Format (version 1): ``format_version`` (int64 scalar), ``architecture`` (a 0-d unicode
+array holding JSON: layers, loss, optimizer, dtype, seed), ``W0, b0, W1, b1, ...`` and
+``optimizer.<name>`` for each optimizer state array plus ``optimizer.step_count``.
+"""
+import json
+import os
+import tempfile
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+def _architecture(model):
+    opt = model.optimizer
+    hyper = {k: v for k, v in vars(opt).items() if isinstance(v, float)}
+    return {
+        "layers": [{"type": "Dense", "in_features": l.in_features,
+                    "out_features": l.out_features, "activation": l.activation,
+                    "init": l.init} for l in model.layers],
+        "loss": model.loss.name,
+        "optimizer": {"type": type(opt).__name__, **hyper},
+        "dtype": model.dtype.name,
+        "seed": model.seed,
+    }
+
+
+def _optimizer_state(opt):
+    return {name: value for name, value in vars(opt).items() if isinstance(value, np.ndarray)}
+
+
+def save(model, path):
+    """Write `model` to `path` atomically: a crash mid-write leaves any old file intact."""
+    if not model.built:
+        model.build()
+    arrays = {"format_version": np.int64(FORMAT_VERSION),
+              "architecture": np.array(json.dumps(_architecture(model)))}
+    for i, layer in enumerate(model.layers):
+        arrays[f"W{i}"], arrays[f"b{i}"] = layer.W, layer.b
+    for name, value in _optimizer_state(model.optimizer).items():
+        arrays[f"optimizer.{name}"] = value
+    arrays["optimizer.step_count"] = np.int64(model.optimizer.step_count)
+
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".fastnn-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def load(path, backend=None):
+    """Read a model written by `save`; refuses anything that is not exactly that format."""
+    from fastnn import optim
+    from fastnn.layers import Dense
+    from fastnn.model import Sequential
+
+    try:
+        data = np.load(path, allow_pickle=False)
+        arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError) as err:
+        raise ValueError(f"{path}: not a readable fastnn .npz file ({err})") from err
+    version = arrays.get("format_version")
+    if version is None or version.shape != () or int(version) != FORMAT_VERSION:
+        raise ValueError(f"{path}: unsupported format version {version!r}, "
+                         f"expected {FORMAT_VERSION}")
+    try:
+        arch = json.loads(str(arrays["architecture"]))
+        layers = [Dense(l["in_features"], l["out_features"], activation=l["activation"],
+                        init=l["init"]) for l in arch["layers"]]
+        opt_spec = dict(arch["optimizer"])
+        opt_class = {"SGD": optim.SGD, "Adam": optim.Adam}[opt_spec.pop("type")]
+        model = Sequential(layers, loss=arch["loss"], optimizer=opt_class(**opt_spec),
+                           seed=arch["seed"], backend=backend, dtype=arch["dtype"])
+        model.build()
+    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as err:
+        raise ValueError(f"{path}: invalid architecture ({err})") from err
+
+    def take(name, like):
+        if name not in arrays:
+            raise ValueError(f"{path}: missing array {name!r}")
+        value = arrays[name]
+        if value.shape != like.shape or value.dtype != like.dtype:
+            raise ValueError(f"{path}: array {name!r} is {value.dtype}{list(value.shape)}, "
+                             f"expected {like.dtype}{list(like.shape)}")
+        return value
+
+    for i, layer in enumerate(model.layers):
+        layer.W[...] = take(f"W{i}", layer.W)
+        layer.b[...] = take(f"b{i}", layer.b)
+    for name, value in _optimizer_state(model.optimizer).items():
+        value[...] = take(f"optimizer.{name}", value)
+    model.optimizer.step_count = int(take("optimizer.step_count", np.int64(0)))
+    if not np.isfinite(model.params).all():
+        raise ValueError(f"{path}: weights contain NaN or inf")
+    return model

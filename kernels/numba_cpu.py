@@ -1,0 +1,235 @@
+"""The kernels of ``kernels.reference``, compiled by Numba: same names, same parameters.
+
+Compiled lazily on first call (one specialization per dtype) and cached on disk.
+Every constant is cast to the arrays' dtype so that float32 stays float32 and vectorizes.
+"""
+import math
+from functools import partial
+
+import numpy as np
+from numba import njit
+
+from kernels import LINEAR, RELU, SIGMOID, SOFTMAX, TANH
+
+# The one place fastmath is chosen. Never "nnan"/"ninf": NaN and inf checks must stay true.
+FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
+
+jit = partial(njit, cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+
+
+@jit
+def _bias_activation(out, b, activation):
+    """out (N, O) holds x·W; adds b and applies f in place, one loop per activation."""
+    n, o = out.shape
+    zero = out.dtype.type(0)
+    one = out.dtype.type(1)
+    if activation == LINEAR:
+        for i in range(n):
+            for j in range(o):
+                out[i, j] += b[j]
+    elif activation == RELU:
+        for i in range(n):
+            for j in range(o):
+                out[i, j] = max(out[i, j] + b[j], zero)
+    elif activation == SIGMOID:
+        for i in range(n):
+            for j in range(o):
+                z = out[i, j] + b[j]
+                e = np.exp(-abs(z))
+                r = one / (one + e)
+                out[i, j] = r if z >= zero else e * r
+    elif activation == TANH:
+        for i in range(n):
+            for j in range(o):
+                out[i, j] = np.tanh(out[i, j] + b[j])
+    elif activation == SOFTMAX:
+        for i in range(n):
+            top = out[i, 0] + b[0]
+            for j in range(o):
+                out[i, j] += b[j]
+                top = max(top, out[i, j])
+            total = zero
+            for j in range(o):
+                out[i, j] = np.exp(out[i, j] - top)
+                total += out[i, j]
+            scale = one / total
+            for j in range(o):
+                out[i, j] *= scale
+    else:
+        raise ValueError("unknown activation code")
+
+
+@jit
+def dense_forward(out, x, W, b, activation):
+    """x (N, I), W (I, O), b (O,), out (N, O).
+
+    out = f(x·W + b), with f given by an activation code from ``kernels.ACTIVATIONS``.
+    """
+    np.dot(x, W, out)
+    _bias_activation(out, b, activation)
+
+
+@jit
+def _times_derivative(dz, dout, out, activation):
+    """dz = dout ⊙ f'(z), with f'(z) written in terms of out = f(z)."""
+    n, o = dz.shape
+    zero = dz.dtype.type(0)
+    one = dz.dtype.type(1)
+    if activation == LINEAR:
+        for i in range(n):
+            for j in range(o):
+                dz[i, j] = dout[i, j]
+    elif activation == RELU:
+        for i in range(n):
+            for j in range(o):
+                dz[i, j] = dout[i, j] if out[i, j] > zero else zero
+    elif activation == SIGMOID:
+        for i in range(n):
+            for j in range(o):
+                dz[i, j] = dout[i, j] * out[i, j] * (one - out[i, j])
+    elif activation == TANH:
+        for i in range(n):
+            for j in range(o):
+                dz[i, j] = dout[i, j] * (one - out[i, j] * out[i, j])
+    else:
+        raise ValueError("softmax has no standalone backward: it is fused into the cce loss")
+
+
+@jit
+def dense_backward(dx, dW, db, dz, x, W, out, dout, activation):
+    """x (N, I), W (I, O), out (N, O), dout (N, O); dz (N, O), dW (I, O), db (O,), dx (N, I).
+
+    dz = dout ⊙ f'(out);  dW = xᵀ·dz;  db = Σₙ dz;  dx = dz·Wᵀ.
+    An empty dx (shape (0, I)) skips the input gradient, which the first layer never needs.
+    """
+    _times_derivative(dz, dout, out, activation)
+    np.dot(x.T, dz, dW)
+    n, o = dz.shape
+    db[:] = 0
+    for i in range(n):
+        for j in range(o):
+            db[j] += dz[i, j]
+    if dx.shape[0] > 0:
+        np.dot(dz, W.T, dx)
+
+
+@jit
+def softmax_cce(dz, z, labels):
+    """z (N, C) logits, labels (N,) integers in [0, C); dz (N, C). Returns the loss.
+
+    loss = meanₙ(logΣⱼ exp zₙⱼ − zₙ,yₙ);  dz = (softmax(z) − onehot(y)) / N.
+    """
+    n, c = z.shape
+    inv_n = dz.dtype.type(1 / n)
+    loss = 0.0
+    for i in range(n):
+        label = labels[i]
+        if label < 0 or label >= c:
+            raise ValueError("label out of range")
+        top = z[i, 0]
+        for j in range(c):
+            top = max(top, z[i, j])
+        total = dz.dtype.type(0)
+        for j in range(c):
+            dz[i, j] = np.exp(z[i, j] - top)
+            total += dz[i, j]
+        log_total = np.log(total)
+        scale = inv_n / total
+        for j in range(c):
+            dz[i, j] *= scale
+        dz[i, label] -= inv_n
+        loss += log_total - (z[i, label] - top)
+    return loss / n
+
+
+@jit
+def sigmoid_bce(dz, z, y):
+    """z (N, O) logits, y (N, O) targets in [0, 1]; dz (N, O). Returns the loss.
+
+    loss = mean(max(z, 0) − z·y + log(1 + e^−|z|));  dz = (σ(z) − y) / (N·O).
+    """
+    n, o = z.shape
+    zero = z.dtype.type(0)
+    one = z.dtype.type(1)
+    inv_size = z.dtype.type(1 / z.size)
+    loss = 0.0
+    for i in range(n):
+        for j in range(o):
+            zij = z[i, j]
+            e = np.exp(-abs(zij))
+            loss += max(zij, zero) - zij * y[i, j] + np.log1p(e)
+            r = one / (one + e)
+            sigma = r if zij >= zero else e * r
+            dz[i, j] = (sigma - y[i, j]) * inv_size
+    return loss / z.size
+
+
+@jit
+def mse(dz, z, y):
+    """z (N, O) predictions, y (N, O) targets; dz (N, O). Returns the loss.
+
+    loss = mean((z − y)²);  dz = 2(z − y) / (N·O).
+    """
+    n, o = z.shape
+    scale = z.dtype.type(2 / z.size)
+    loss = 0.0
+    for i in range(n):
+        for j in range(o):
+            diff = z[i, j] - y[i, j]
+            loss += float(diff) * float(diff)
+            dz[i, j] = scale * diff
+    return loss / z.size
+
+
+@jit
+def argmax_hits(z, labels):
+    """z (N, C), labels (N,). Returns how many rows have argmax(zₙ) = yₙ."""
+    hits = 0
+    for i in range(z.shape[0]):
+        if np.argmax(z[i]) == labels[i]:
+            hits += 1
+    return hits
+
+
+@jit
+def threshold_hits(z, y):
+    """z (N, O) logits, y (N, O) 0/1 targets. Returns how many entries have (zₙⱼ > 0) = yₙⱼ."""
+    hits = 0
+    n, o = z.shape
+    for i in range(n):
+        for j in range(o):
+            if (z[i, j] > 0) == (y[i, j] > 0.5):
+                hits += 1
+    return hits
+
+
+@jit
+def sgd_step(params, velocity, grads, lr, momentum):
+    """params, velocity, grads (P,).
+
+    v = μ·v + g;  p = p − lr·v   (PyTorch's form; μ = 0 is plain SGD).
+    """
+    t = params.dtype.type
+    lr, momentum = t(lr), t(momentum)
+    for i in range(params.size):
+        velocity[i] = momentum * velocity[i] + grads[i]
+        params[i] -= lr * velocity[i]
+
+
+@jit
+def adam_step(params, m, v, grads, lr, beta1, beta2, eps, step):
+    """params, m, v, grads (P,); step t ≥ 1 counts the updates made, this one included.
+
+    m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;
+    p = p − lr/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + ε)   (PyTorch's Adam: ε after the root).
+    """
+    t = params.dtype.type
+    step_size = t(lr / (1 - beta1**step))
+    inv_root_bias2 = t(1 / math.sqrt(1 - beta2**step))
+    b1, b2, e = t(beta1), t(beta2), t(eps)
+    one = t(1)
+    for i in range(params.size):
+        g = grads[i]
+        m[i] = b1 * m[i] + (one - b1) * g
+        v[i] = b2 * v[i] + (one - b2) * g * g
+        params[i] -= step_size * m[i] / (np.sqrt(v[i]) * inv_root_bias2 + e)

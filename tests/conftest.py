@@ -1,0 +1,34 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST_DIR = Path(os.environ.get("FASTNN_DATA") or ROOT.parent / "shared" / "data")
+
+TOLERANCE = {  # numba kernel vs NumPy twin
+    np.float32: dict(rtol=2e-5, atol=2e-6),
+    np.float64: dict(rtol=1e-11, atol=1e-13),
+}
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
+def dtype(request):
+    return request.param
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(1234)
+
+
+def kernel(module, name):
+    """The plain-Python function behind a kernel, also under NUMBA_DISABLE_JIT=1."""
+    f = getattr(module, name)
+    return getattr(f, "py_func", f)

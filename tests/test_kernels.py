@@ -1,0 +1,144 @@
+"""Every Numba kernel against its NumPy twin: same signature, same outputs, same dtype."""
+import inspect
+
+import numpy as np
+import pytest
+
+import kernels
+from kernels import ACTIVATIONS, numba_cpu, reference
+from tests.conftest import TOLERANCE
+
+SHAPES = [pytest.param(1, 1, 1, id="1x1x1"), pytest.param(1, 784, 10, id="batch1"),
+          pytest.param(7, 13, 5, id="odd"), pytest.param(128, 784, 128, id="mnist")]
+FORWARD = ["linear", "relu", "sigmoid", "tanh", "softmax"]
+BACKWARD = ["linear", "relu", "sigmoid", "tanh"]
+
+
+def run_both(name, outputs, *inputs):
+    """Run kernel `name` of both modules on copies of `outputs`; return both results."""
+    results = []
+    for module in (reference, numba_cpu):
+        outs = [o.copy() for o in outputs]
+        ret = getattr(module, name)(*outs, *inputs)
+        results.append((outs, ret))
+    return results
+
+
+def assert_same(results, dtype):
+    (ref_outs, ref_ret), (nb_outs, nb_ret) = results
+    for ref, got in zip(ref_outs, nb_outs):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, ref, **TOLERANCE[dtype])
+    if ref_ret is None:
+        assert nb_ret is None
+    else:
+        assert nb_ret == pytest.approx(ref_ret, rel=TOLERANCE[dtype]["rtol"] * 10)
+
+
+@pytest.mark.parametrize("name", kernels.KERNELS)
+def test_twins_share_a_signature(name):
+    assert (inspect.signature(getattr(numba_cpu, name).py_func
+                              if hasattr(getattr(numba_cpu, name), "py_func")
+                              else getattr(numba_cpu, name))
+            == inspect.signature(getattr(reference, name)))
+
+
+@pytest.mark.parametrize("activation", FORWARD)
+@pytest.mark.parametrize("n, i, o", SHAPES)
+def test_dense_forward(activation, n, i, o, dtype, rng):
+    x = rng.standard_normal((n, i)).astype(dtype)
+    W = (rng.standard_normal((i, o)) / np.sqrt(i)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    out = np.empty((n, o), dtype)
+    assert_same(run_both("dense_forward", [out], x, W, b, ACTIVATIONS[activation]), dtype)
+
+
+@pytest.mark.parametrize("activation", BACKWARD)
+@pytest.mark.parametrize("n, i, o", SHAPES)
+@pytest.mark.parametrize("with_dx", [True, False], ids=["dx", "no-dx"])
+def test_dense_backward(activation, n, i, o, with_dx, dtype, rng):
+    x = rng.standard_normal((n, i)).astype(dtype)
+    W = (rng.standard_normal((i, o)) / np.sqrt(i)).astype(dtype)
+    out = np.empty((n, o), dtype)
+    reference.dense_forward(out, x, W, np.zeros(o, dtype), ACTIVATIONS[activation])
+    dout = rng.standard_normal((n, o)).astype(dtype)
+    dx = np.empty((n if with_dx else 0, i), dtype)
+    outputs = [dx, np.empty((i, o), dtype), np.empty(o, dtype), np.empty((n, o), dtype)]
+    results = run_both("dense_backward", outputs, x, W, out, dout, ACTIVATIONS[activation])
+    assert_same(results, dtype)
+
+
+def test_softmax_has_no_standalone_backward():
+    z = np.ones((2, 3))
+    for module in (reference, numba_cpu):
+        with pytest.raises(ValueError, match="fused"):
+            module.dense_backward(np.empty((2, 3)), np.empty((3, 3)), np.empty(3),
+                                  np.empty((2, 3)), z, np.eye(3), z, z, ACTIVATIONS["softmax"])
+
+
+def logits(rng, n, c, dtype, scale):
+    return (scale * rng.standard_normal((n, c))).astype(dtype)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3], ids=["unit", "huge"])
+@pytest.mark.parametrize("n, c", [(1, 10), (7, 3), (128, 10)])
+def test_softmax_cce(n, c, scale, dtype, rng):
+    z = logits(rng, n, c, dtype, scale)
+    labels = rng.integers(0, c, n)
+    results = run_both("softmax_cce", [np.empty((n, c), dtype)], z, labels)
+    assert_same(results, dtype)
+    (dz,), loss = results[1]
+    assert np.isfinite(loss) and np.all(np.isfinite(dz))
+    np.testing.assert_allclose(dz.sum(axis=1), 0, atol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e3], ids=["unit", "huge"])
+@pytest.mark.parametrize("n, o", [(1, 1), (7, 3), (128, 1)])
+def test_sigmoid_bce(n, o, scale, dtype, rng):
+    z = logits(rng, n, o, dtype, scale)
+    y = rng.integers(0, 2, (n, o)).astype(dtype)
+    results = run_both("sigmoid_bce", [np.empty((n, o), dtype)], z, y)
+    assert_same(results, dtype)
+    (dz,), loss = results[1]
+    assert np.isfinite(loss) and np.all(np.isfinite(dz))
+
+
+@pytest.mark.parametrize("n, o", [(1, 1), (7, 3), (128, 10)])
+def test_mse(n, o, dtype, rng):
+    z = rng.standard_normal((n, o)).astype(dtype)
+    y = rng.standard_normal((n, o)).astype(dtype)
+    assert_same(run_both("mse", [np.empty((n, o), dtype)], z, y), dtype)
+
+
+@pytest.mark.parametrize("n, c", [(1, 10), (7, 3), (128, 10)])
+def test_argmax_hits(n, c, dtype, rng):
+    z = rng.standard_normal((n, c)).astype(dtype)
+    labels = rng.integers(0, c, n)
+    labels[: n // 2] = z[: n // 2].argmax(axis=1)
+    hits = [module.argmax_hits(z, labels) for module in (reference, numba_cpu)]
+    assert hits[0] == hits[1] >= n // 2
+
+
+@pytest.mark.parametrize("n, o", [(1, 1), (7, 3), (128, 1)])
+def test_threshold_hits(n, o, dtype, rng):
+    z = rng.standard_normal((n, o)).astype(dtype)
+    y = rng.integers(0, 2, (n, o)).astype(dtype)
+    hits = [module.threshold_hits(z, y) for module in (reference, numba_cpu)]
+    assert hits[0] == hits[1] == int(((z > 0) == (y == 1)).sum())
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("p", [1, 13, 101_770])
+def test_sgd_step(p, momentum, dtype, rng):
+    params, velocity, grads = (rng.standard_normal(p).astype(dtype) for _ in range(3))
+    results = run_both("sgd_step", [params, velocity], grads, 0.1, momentum)
+    assert_same(results, dtype)
+
+
+@pytest.mark.parametrize("step", [1, 2, 1000])
+@pytest.mark.parametrize("p", [1, 13, 101_770])
+def test_adam_step(p, step, dtype, rng):
+    params, m, grads = (rng.standard_normal(p).astype(dtype) for _ in range(3))
+    v = rng.random(p).astype(dtype)
+    results = run_both("adam_step", [params, m, v], grads, 1e-3, 0.9, 0.999, 1e-8, step)
+    assert_same(results, dtype)
