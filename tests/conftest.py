@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST_DIR = Path(os.environ.get("FASTNN_DATA") or ROOT.parent / "shared" / "data")
+MNIST_DIR = Path(os.environ.get("FASTNN_DATA") or ROOT.parent / "shared" / "data" / "mnist")
 
 TOLERANCE = {  # numba kernel vs NumPy twin
     np.float32: dict(rtol=2e-5, atol=2e-6),
@@ -32,3 +32,14 @@ def kernel(module, name):
     """The plain-Python function behind a kernel, also under NUMBA_DISABLE_JIT=1."""
     f = getattr(module, name)
     return getattr(f, "py_func", f)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real MNIST arrays, from $FASTNN_DATA or ../shared/data/mnist; never downloaded."""
+    from fastnn.datasets import MNISTNotFoundError, load_mnist
+    try:
+        return load_mnist(MNIST_DIR if (MNIST_DIR / "mnist").is_dir() is False else
+                          MNIST_DIR / "mnist", download=False)
+    except MNISTNotFoundError as err:
+        pytest.skip(f"real MNIST not available: {err}")
