@@ -20,6 +20,8 @@ def build_parser():
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--data", default=None,
                        help="folder with the MNIST IDX files (default: $FASTNN_DATA or cache)")
+    train.add_argument("--samples", type=int, default=None,
+                       help="train on the first N training images only (quick runs)")
     train.add_argument("--save", metavar="PATH", default=None, help="save the model (.npz)")
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1)
     return parser
@@ -29,6 +31,7 @@ def train_mnist(args):
     import fastnn as fnn
 
     (X, y), (X_test, y_test) = fnn.datasets.load_mnist(args.data)
+    X, y = X[:args.samples], y[:args.samples]
     sizes = [X.shape[1], *args.hidden]
     layers = [fnn.Dense(i, o, activation="relu") for i, o in zip(sizes, sizes[1:])]
     layers.append(fnn.Dense(sizes[-1], 10, activation="softmax"))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-MNIST_DIR = Path(os.environ.get("FASTNN_DATA") or ROOT.parent / "shared" / "data" / "mnist")
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 TOLERANCE = {  # numba kernel vs NumPy twin
     np.float32: dict(rtol=2e-5, atol=2e-6),
@@ -38,8 +38,8 @@ def kernel(module, name):
 def mnist():
     """The real MNIST arrays, from $FASTNN_DATA or ../shared/data/mnist; never downloaded."""
     from fastnn.datasets import MNISTNotFoundError, load_mnist
+    path = None if os.environ.get("FASTNN_DATA") else SHARED_MNIST
     try:
-        return load_mnist(MNIST_DIR if (MNIST_DIR / "mnist").is_dir() is False else
-                          MNIST_DIR / "mnist", download=False)
+        return load_mnist(path, download=False)
     except MNISTNotFoundError as err:
         pytest.skip(f"real MNIST not available: {err}")

@@ -6,7 +6,7 @@ import pytest
 
 import kernels
 from kernels import ACTIVATIONS, numba_cpu, reference
-from tests.conftest import TOLERANCE
+from tests.conftest import TOLERANCE, kernel
 
 SHAPES = [pytest.param(1, 1, 1, id="1x1x1"), pytest.param(1, 784, 10, id="batch1"),
           pytest.param(7, 13, 5, id="odd"), pytest.param(128, 784, 128, id="mnist")]
@@ -37,10 +37,8 @@ def assert_same(results, dtype):
 
 @pytest.mark.parametrize("name", kernels.KERNELS)
 def test_twins_share_a_signature(name):
-    assert (inspect.signature(getattr(numba_cpu, name).py_func
-                              if hasattr(getattr(numba_cpu, name), "py_func")
-                              else getattr(numba_cpu, name))
-            == inspect.signature(getattr(reference, name)))
+    assert (inspect.signature(kernel(numba_cpu, name))
+            == inspect.signature(kernel(reference, name)))
 
 
 @pytest.mark.parametrize("activation", FORWARD)
