@@ -1,20 +1,16 @@
 """The kernels of ``kernels.reference``, compiled by Numba: same names, same parameters.
 
-Compiled lazily on first call (one specialization per dtype) and cached on disk.
+Compiled lazily on first call (one specialization per dtype) and cached on disk. The
+matrix products are the register-blocked tiles of ``kernels.gemm``, not BLAS.
 Every constant is cast to the arrays' dtype so that float32 stays float32 and vectorizes.
 """
 import math
-from functools import partial
 
 import numpy as np
-from numba import njit
 
 from kernels import LINEAR, RELU, SIGMOID, SOFTMAX, TANH
-
-# The one place fastmath is chosen. Never "nnan"/"ninf": NaN and inf checks must stay true.
-FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
-
-jit = partial(njit, cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+from kernels.compile import jit
+from kernels.gemm import matmul, matmul_nt, matmul_tn
 
 
 @jit
@@ -65,7 +61,7 @@ def dense_forward(out, x, W, b, activation):
 
     out = f(x·W + b), with f given by an activation code from ``kernels.ACTIVATIONS``.
     """
-    np.dot(x, W, out)
+    matmul(out, x, W)
     _bias_activation(out, b, activation)
 
 
@@ -103,14 +99,14 @@ def dense_backward(dx, dW, db, dz, x, W, out, dout, activation):
     An empty dx (shape (0, I)) skips the input gradient, which the first layer never needs.
     """
     _times_derivative(dz, dout, out, activation)
-    np.dot(x.T, dz, dW)
+    matmul_tn(dW, x, dz)
     n, o = dz.shape
     db[:] = 0
     for i in range(n):
         for j in range(o):
             db[j] += dz[i, j]
     if dx.shape[0] > 0:
-        np.dot(dz, W.T, dx)
+        matmul_nt(dx, dz, W)
 
 
 @jit

@@ -1,0 +1,231 @@
+"""Register-blocked matrix products in pure Numba: the three GEMMs of a dense layer.
+
+    matmul(out, a, b)      out (M, N) = a (M, K) · b (K, N)      forward:         x·W
+    matmul_tn(out, a, b)   out (M, N) = a (K, M)ᵀ · b (K, N)     weight gradient: xᵀ·dz
+    matmul_nt(out, a, b)   out (M, N) = a (M, K) · b (N, K)ᵀ     input gradient:  dz·Wᵀ
+
+Their NumPy twin is the ``@`` operator (tests/test_gemm.py). They avoid BLAS on purpose:
+OpenBLAS spins its own thread pool, which fights Numba's on two cores, and on this CPU it
+is slower than the tile below on the MLP's shapes.
+
+How it is fast (each point was measured; see the benchmark suite):
+* The micro-kernel accumulates an MR × NR block of ``out`` in a stack buffer
+  (`_stack_tile`, an LLVM alloca). Every index into it has a constant trip count, so LLVM
+  keeps the whole block in 24 vector registers: per k, NR/lanes loads of b, MR broadcasts
+  of a, 24 FMAs. Accumulating in a heap array or straight into ``out`` is ~4× slower, as
+  LLVM cannot prove those do not alias the inputs.
+* NR = 64 for both dtypes: a 16- or 32-long j loop is unrolled before it is vectorized
+  and ends up scalar.
+* The tiles start with a guard on negative offsets; without it the wrap-around of
+  negative indices turns the vector loads of b into gathers (~25× slower).
+* The last, partial row block clamps its row index (extra rows computed, not stored).
+  Fewer than NR leftover columns (a 10-class output) take a dot-product kernel.
+* Threads split ``out``'s row blocks (``prange``): no reductions. Below SERIAL_FLOPS one
+  thread is faster than waking the other.
+* Allocation: none that grows with the batch. A weight matrix's leftover columns
+  (`matmul`), its transpose (`matmul_nt`) and a narrow dW (`matmul_tn`) are copied into
+  small scratch arrays, at most the size of that weight matrix.
+"""
+import numba as nb
+import numpy as np
+from numba import config, prange
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+from numba.np.ufunc.parallel import _launch_threads
+
+from kernels.compile import jit, jit_parallel
+
+# A caller loaded from Numba's cache does not start the thread pool that the parallel
+# function it embeds needs (numba issue #8578): start it here, once, at import.
+_launch_threads()
+
+NR = 64          # columns of the register tile: 4 zmm of float32, 8 of float64
+MR32 = 6         # rows for float32: 6 × 4 = 24 zmm accumulators
+MR64 = 3         # rows for float64: 3 × 8 = 24 zmm accumulators
+SERIAL_FLOPS = 500_000
+
+
+def _rows_for(dtype):
+    return MR32 if dtype.bitwidth == 32 else MR64
+
+
+@intrinsic
+def _tile_rows(typingctx, arr):
+    """MR for arr's dtype, as a compile-time constant."""
+    mr = _rows_for(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.intp, mr)
+    return types.intp(arr), codegen
+
+
+@intrinsic
+def _stack_tile(typingctx, arr):
+    """Pointer to an MR × NR stack buffer (LLVM alloca) of arr's dtype."""
+    dtype = arr.dtype
+    size = _rows_for(dtype) * NR
+
+    def codegen(context, builder, sig, args):
+        ty = context.get_value_type(dtype)
+        return cgutils.alloca_once(builder, ty, size=context.get_constant(types.intp, size))
+    return types.CPointer(dtype)(arr), codegen
+
+
+@jit
+def _tile(dst, d0, e0, a, b, i0, j0, a_transposed):
+    """dst[d0:d0+MR, e0:e0+NR] = A[i0:i0+MR] · b[:, j0:j0+NR], A = a or aᵀ.
+
+    Rows of A past its end repeat its last row; dst must have room for all MR rows.
+    """
+    mr = _tile_rows(a)
+    m = a.shape[1] if a_transposed else a.shape[0]
+    k_len = b.shape[0]
+    if i0 < 0 or j0 < 0 or d0 < 0 or e0 < 0 or m <= 0:
+        return  # lets LLVM drop the negative-index wrap-around: contiguous vector loads
+    acc = nb.carray(_stack_tile(a), (mr, NR))
+    zero = a.dtype.type(0)
+    for r in range(mr):
+        for j in range(NR):
+            acc[r, j] = zero
+    if a_transposed:
+        for k in range(k_len):
+            for r in range(mr):
+                ar = a[k, min(i0 + r, m - 1)]
+                for j in range(NR):
+                    acc[r, j] += ar * b[k, j0 + j]
+    else:
+        for k in range(k_len):
+            for r in range(mr):
+                ar = a[min(i0 + r, m - 1), k]
+                for j in range(NR):
+                    acc[r, j] += ar * b[k, j0 + j]
+    for r in range(mr):
+        for j in range(NR):
+            dst[d0 + r, e0 + j] = acc[r, j]
+
+
+@jit
+def _dot_columns(out, a, bt, r0, r1, c0):
+    """out[r0:r1, c0:c0+C] = a[r0:r1] · btᵀ, with a (M, K), bt (C, K): dot products along K.
+
+    A 2 × 2 block of scalar sums; for the few (< NR) leftover columns.
+    """
+    n_cols, k_len = bt.shape
+    if r0 < 0 or c0 < 0:
+        return
+    zero = a.dtype.type(0)
+    for i in range(r0, r1, 2):
+        i1 = min(i + 1, r1 - 1)  # an odd last row is computed twice
+        for c in range(0, n_cols, 2):
+            c1 = min(c + 1, n_cols - 1)
+            s00 = s01 = s10 = s11 = zero
+            for k in range(k_len):
+                a0, a1, b0, b1 = a[i, k], a[i1, k], bt[c, k], bt[c1, k]
+                s00 += a0 * b0
+                s01 += a0 * b1
+                s10 += a1 * b0
+                s11 += a1 * b1
+            out[i, c0 + c], out[i1, c0 + c] = s00, s10
+            out[i, c0 + c1], out[i1, c0 + c1] = s01, s11
+
+
+@jit
+def _axpy_columns(out, a, b, r0, r1, c0):
+    """out[r0:r1, c0:] = a[:, r0:r1]ᵀ · b[:, c0:], with a (K, M): for leftover columns of aᵀb."""
+    n_cols, n_rows = out.shape[1] - c0, r1 - r0
+    if r0 < 0 or c0 < 0 or n_rows <= 0 or n_cols <= 0:
+        return
+    acc = np.zeros((n_cols, n_rows), a.dtype)
+    for k in range(a.shape[0]):
+        for c in range(n_cols):
+            bkc = b[k, c0 + c]
+            for i in range(n_rows):
+                acc[c, i] += bkc * a[k, r0 + i]
+    for i in range(n_rows):
+        for c in range(n_cols):
+            out[r0 + i, c0 + c] = acc[c, i]
+
+
+@jit
+def _row_block(out, a, b, bt, block, a_transposed):
+    """Rows [MR·block, MR·block + MR) of out = A·b; bt holds b's leftover columns transposed."""
+    m, n = out.shape
+    mr = _tile_rows(a)
+    panels = n // NR
+    i0 = block * mr
+    rows = min(mr, m - i0)
+    partial = nb.carray(_stack_tile(a), (mr, NR))  # for a last block of fewer than MR rows
+    for p in range(panels):
+        j0 = p * NR
+        if rows == mr:
+            _tile(out, i0, j0, a, b, i0, j0, a_transposed)
+        else:
+            _tile(partial, 0, 0, a, b, i0, j0, a_transposed)
+            out[i0:i0 + rows, j0:j0 + NR] = partial[:rows]
+    if panels * NR < n:
+        if a_transposed:
+            _axpy_columns(out, a, b, i0, i0 + rows, panels * NR)
+        else:
+            _dot_columns(out, a, bt, i0, i0 + rows, panels * NR)
+
+
+@jit_parallel
+def _gemm(out, a, b, bt, a_transposed):
+    """out = A·b with A = a or aᵀ; row blocks run on all threads unless the work is small."""
+    m, n = out.shape
+    blocks = (m + _tile_rows(a) - 1) // _tile_rows(a)
+    if 2.0 * m * n * b.shape[0] < SERIAL_FLOPS:
+        for block in range(blocks):
+            _row_block(out, a, b, bt, block, a_transposed)
+    else:
+        for block in prange(blocks):
+            _row_block(out, a, b, bt, block, a_transposed)
+
+
+@jit
+def matmul(out, a, b):
+    """a (M, K), b (K, N), out (M, N).  out = a·b."""
+    k_len, n = b.shape
+    c0 = (n // NR) * NR
+    bt = np.ascontiguousarray(b[:, c0:].T)  # the leftover columns, for dot products
+    _gemm(out, a, b, bt, False)
+
+
+@jit
+def matmul_tn(out, a, b):
+    """a (K, M), b (K, N), out (M, N).  out = aᵀ·b.
+
+    With N < NR ≤ M (dW of a 10-class output layer) the tile runs along M instead:
+    outᵀ = bᵀ·a into a scratch, transposed back.
+    """
+    m, n = out.shape
+    no_columns = np.empty((0, 0), b.dtype)
+    if n < NR <= m:
+        out_t = np.empty((n, m), out.dtype)
+        _gemm(out_t, b, a, no_columns, True)
+        out[...] = out_t.T
+    else:
+        _gemm(out, a, b, no_columns, True)
+
+
+@jit
+def matmul_nt(out, a, b):
+    """a (M, K), b (N, K), out (M, N).  out = a·bᵀ.
+
+    bᵀ's full panels are copied once (b is a weight matrix: small); leftover columns are
+    dot products with b's rows as they are.
+    """
+    n = b.shape[0]
+    c0 = (n // NR) * NR
+    _gemm(out, a, np.ascontiguousarray(b[:c0].T), b[c0:], False)
+
+
+if config.DISABLE_JIT:  # the register tile is a compiler intrinsic: plain Python uses NumPy
+    def matmul(out, a, b):  # noqa: F811
+        np.matmul(a, b, out=out)
+
+    def matmul_tn(out, a, b):  # noqa: F811
+        np.matmul(a.T, b, out=out)
+
+    def matmul_nt(out, a, b):  # noqa: F811
+        np.matmul(a, b.T, out=out)
