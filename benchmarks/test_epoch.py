@@ -17,7 +17,7 @@ def test_mnist_epoch(benchmark, mnist, backend, batch_size):
     (X, y), _ = mnist
     model = mnist_model(backend)
     model.fit(X[:1024], y[:1024], epochs=1, batch_size=batch_size, verbose=0)  # compile
-    benchmark.pedantic(model.fit, args=(X, y), rounds=3, warmup_rounds=0,
+    benchmark.pedantic(model.fit, args=(X, y), rounds=5, warmup_rounds=1,
                        kwargs=dict(epochs=1, batch_size=batch_size, verbose=0))
 
 

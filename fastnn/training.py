@@ -73,8 +73,8 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, shuffle=True
             index = order[start:start + rows]
             n = len(index)
             x, t = x_buffer[:n], t_buffer[:n]
-            np.take(X, index, axis=0, out=x, mode="clip")  # "clip" writes out unbuffered
-            np.take(targets, index, axis=0, out=t, mode="clip")
+            model.kernels.gather_rows(x, X, index)
+            np.take(targets, index, axis=0, out=t, mode="clip")  # "clip": out unbuffered
             loss, hits = model.train_step(x, t)
             if not math.isfinite(loss):
                 raise FloatingPointError(

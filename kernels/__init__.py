@@ -22,6 +22,7 @@ KERNELS = (
     "mse",
     "argmax_hits",
     "threshold_hits",
+    "gather_rows",
     "sgd_step",
     "adam_step",
 )

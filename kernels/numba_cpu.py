@@ -9,8 +9,12 @@ import math
 import numpy as np
 
 from kernels import LINEAR, RELU, SIGMOID, SOFTMAX, TANH
-from kernels.compile import jit
+from numba import prange
+
+from kernels.compile import jit, jit_parallel
 from kernels.gemm import matmul, matmul_nt, matmul_tn
+
+PARALLEL_MIN = 32_768  # elements; below this one thread beats waking the second
 
 
 @jit
@@ -200,19 +204,56 @@ def threshold_hits(z, y):
 
 
 @jit
+def _chunks(size):
+    """How many contiguous chunks to split `size` elements into: 1 when threads cost more.
+
+    Parallel kernels hand each chunk to a serial helper as slices: a loop over
+    range(lo, hi) would keep Numba's negative-index wrap-around and not vectorize.
+    """
+    return 1 if size < PARALLEL_MIN else 8
+
+
+@jit_parallel
+def gather_rows(out, x, index):
+    """x (M, F), index (N,) integers in [0, M); out (N, F).  out = x[index]."""
+    n = index.size
+    chunks = _chunks(out.size)
+    for c in prange(chunks):
+        for r in range(c * n // chunks, (c + 1) * n // chunks):
+            out[r] = x[index[r]]
+
+
+@jit
+def _sgd(params, velocity, grads, lr, momentum):
+    for i in range(params.size):
+        velocity[i] = momentum * velocity[i] + grads[i]
+        params[i] -= lr * velocity[i]
+
+
+@jit_parallel
 def sgd_step(params, velocity, grads, lr, momentum):
     """params, velocity, grads (P,).
 
     v = μ·v + g;  p = p − lr·v   (PyTorch's form; μ = 0 is plain SGD).
     """
     t = params.dtype.type
-    lr, momentum = t(lr), t(momentum)
-    for i in range(params.size):
-        velocity[i] = momentum * velocity[i] + grads[i]
-        params[i] -= lr * velocity[i]
+    size, chunks = params.size, _chunks(params.size)
+    for c in prange(chunks):
+        lo, hi = c * size // chunks, (c + 1) * size // chunks
+        _sgd(params[lo:hi], velocity[lo:hi], grads[lo:hi], t(lr), t(momentum))
 
 
 @jit
+def _adam(params, m, v, grads, step_size, inv_root_bias2, beta1, beta2, eps):
+    one = params.dtype.type(1)
+    for i in range(params.size):
+        g = grads[i]
+        m[i] = beta1 * m[i] + (one - beta1) * g
+        v[i] = beta2 * v[i] + (one - beta2) * g * g
+        params[i] -= step_size * m[i] / (np.sqrt(v[i]) * inv_root_bias2 + eps)
+
+
+@jit_parallel
 def adam_step(params, m, v, grads, lr, beta1, beta2, eps, step):
     """params, m, v, grads (P,); step t ≥ 1 counts the updates made, this one included.
 
@@ -222,10 +263,8 @@ def adam_step(params, m, v, grads, lr, beta1, beta2, eps, step):
     t = params.dtype.type
     step_size = t(lr / (1 - beta1**step))
     inv_root_bias2 = t(1 / math.sqrt(1 - beta2**step))
-    b1, b2, e = t(beta1), t(beta2), t(eps)
-    one = t(1)
-    for i in range(params.size):
-        g = grads[i]
-        m[i] = b1 * m[i] + (one - b1) * g
-        v[i] = b2 * v[i] + (one - b2) * g * g
-        params[i] -= step_size * m[i] / (np.sqrt(v[i]) * inv_root_bias2 + e)
+    size, chunks = params.size, _chunks(params.size)
+    for c in prange(chunks):
+        lo, hi = c * size // chunks, (c + 1) * size // chunks
+        _adam(params[lo:hi], m[lo:hi], v[lo:hi], grads[lo:hi], step_size, inv_root_bias2,
+              t(beta1), t(beta2), t(eps))

@@ -112,6 +112,11 @@ def threshold_hits(z, y):
     return int(((z > 0) == (y > 0.5)).sum())
 
 
+def gather_rows(out, x, index):
+    """x (M, F), index (N,) integers in [0, M); out (N, F).  out = x[index]."""
+    out[...] = x[index]
+
+
 def sgd_step(params, velocity, grads, lr, momentum):
     """params, velocity, grads (P,).
 

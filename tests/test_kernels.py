@@ -140,3 +140,13 @@ def test_adam_step(p, step, dtype, rng):
     v = rng.random(p).astype(dtype)
     results = run_both("adam_step", [params, m, v], grads, 1e-3, 0.9, 0.999, 1e-8, step)
     assert_same(results, dtype)
+
+
+@pytest.mark.parametrize("n, m, f", [(1, 1, 1), (7, 13, 5), (128, 60000, 784)])
+def test_gather_rows(n, m, f, dtype, rng):
+    x = rng.standard_normal((m, f)).astype(dtype)
+    index = rng.integers(0, m, n)
+    outputs = [np.empty((n, f), dtype) for _ in range(2)]
+    for module, out in zip((reference, numba_cpu), outputs):
+        module.gather_rows(out, x, index)
+    np.testing.assert_array_equal(outputs[1], outputs[0])
