@@ -89,10 +89,16 @@ def _tile(dst, d0, e0, a, b, i0, j0, a_transposed):
             acc[r, j] = zero
     if a_transposed:
         for k in range(k_len):
+            # aᵀ's column k is contiguous here, so a zero check is cheap, and the dW of a
+            # sparse input (MNIST: 81% zero pixels) skips a third of its work.
+            nonzero = False
             for r in range(mr):
-                ar = a[k, min(i0 + r, m - 1)]
-                for j in range(NR):
-                    acc[r, j] += ar * b[k, j0 + j]
+                nonzero |= a[k, min(i0 + r, m - 1)] != zero
+            if nonzero:
+                for r in range(mr):
+                    ar = a[k, min(i0 + r, m - 1)]
+                    for j in range(NR):
+                        acc[r, j] += ar * b[k, j0 + j]
     else:
         for k in range(k_len):
             for r in range(mr):
