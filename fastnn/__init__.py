@@ -1,14 +1,19 @@
 """fastnn: fully-connected neural networks on fused Numba CPU kernels.
 
-Importing fastnn imports neither Numba nor compiles anything; kernels compile on first use.
+Importing fastnn imports neither Numba nor matplotlib, and compiles nothing; kernels
+compile on first use.
 """
-from fastnn import datasets
+from fastnn import datasets, plot
+from fastnn.callbacks import EarlyStopping
 from fastnn.io import load
-from fastnn.layers import Dense
-from fastnn.model import Sequential
-from fastnn.optim import SGD, Adam
+from fastnn.layers import Dense, Dropout
+from fastnn.model import Sequential, mlp
+from fastnn.optim import SGD, Adam, AdamW, RMSprop
+from fastnn.schedulers import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, StepLR
 from fastnn.training import History
 
 __version__ = "0.1.0"
 
-__all__ = ["Sequential", "Dense", "SGD", "Adam", "History", "load", "datasets"]
+__all__ = ["Sequential", "mlp", "Dense", "Dropout", "SGD", "Adam", "AdamW", "RMSprop",
+           "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau",
+           "EarlyStopping", "History", "load", "datasets", "plot"]

@@ -1,8 +1,10 @@
 """Saving and loading models as .npz files: JSON architecture plus named arrays, no pickle.
 
 Format (version 1): ``format_version`` (int64 scalar), ``architecture`` (a 0-d unicode
-array holding JSON: layers, loss, optimizer, dtype, seed), ``W0, b0, W1, b1, ...`` and
-``optimizer.<name>`` for each optimizer state array plus ``optimizer.step_count``.
+array holding JSON: layers with their constructor arguments, loss, optimizer type and
+hyper-parameters, dtype, seed), ``W0, b0, W1, b1, ...`` for the Dense layers in order,
+``optimizer.<name>`` for each optimizer state array, ``optimizer.step_count`` and
+``optimizer.lr`` (the current learning rate, which a schedule may have changed).
 """
 import json
 import os
@@ -14,21 +16,18 @@ FORMAT_VERSION = 1
 
 
 def _architecture(model):
-    opt = model.optimizer
-    hyper = {k: v for k, v in vars(opt).items() if isinstance(v, float)}
     return {
-        "layers": [{"type": "Dense", "in_features": l.in_features,
-                    "out_features": l.out_features, "activation": l.activation,
-                    "init": l.init} for l in model.layers],
+        "layers": [{"type": type(layer).__name__, **layer.config()} for layer in model.layers],
         "loss": model.loss.name,
-        "optimizer": {"type": type(opt).__name__, **hyper},
+        "optimizer": {"type": type(model.optimizer).__name__,
+                      **model.optimizer.hyper_parameters()},
         "dtype": model.dtype.name,
         "seed": model.seed,
     }
 
 
 def _optimizer_state(opt):
-    return {name: value for name, value in vars(opt).items() if isinstance(value, np.ndarray)}
+    return {name: getattr(opt, name) for name in opt.state_names}
 
 
 def save(model, path):
@@ -37,11 +36,12 @@ def save(model, path):
         model.build()
     arrays = {"format_version": np.int64(FORMAT_VERSION),
               "architecture": np.array(json.dumps(_architecture(model)))}
-    for i, layer in enumerate(model.layers):
+    for i, layer in enumerate(model.dense_layers):
         arrays[f"W{i}"], arrays[f"b{i}"] = layer.W, layer.b
     for name, value in _optimizer_state(model.optimizer).items():
         arrays[f"optimizer.{name}"] = value
     arrays["optimizer.step_count"] = np.int64(model.optimizer.step_count)
+    arrays["optimizer.lr"] = np.float64(model.optimizer.lr)
 
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
@@ -59,9 +59,9 @@ def save(model, path):
 
 def load(path, backend=None):
     """Read a model written by `save`; refuses anything that is not exactly that format."""
-    from fastnn import optim
-    from fastnn.layers import Dense
+    from fastnn.layers import Dense, Dropout
     from fastnn.model import Sequential
+    from fastnn.optim import OPTIMIZERS
 
     try:
         data = np.load(path, allow_pickle=False)
@@ -74,11 +74,11 @@ def load(path, backend=None):
                          f"expected {FORMAT_VERSION}")
     try:
         arch = json.loads(str(arrays["architecture"]))
-        layers = [Dense(l["in_features"], l["out_features"], activation=l["activation"],
-                        init=l["init"]) for l in arch["layers"]]
+        layer_types = {"Dense": Dense, "Dropout": Dropout}
+        layers = [layer_types[spec.pop("type")](**spec) for spec in map(dict, arch["layers"])]
         opt_spec = dict(arch["optimizer"])
-        opt_class = {"SGD": optim.SGD, "Adam": optim.Adam}[opt_spec.pop("type")]
-        model = Sequential(layers, loss=arch["loss"], optimizer=opt_class(**opt_spec),
+        optimizer = OPTIMIZERS[opt_spec.pop("type")](**opt_spec)
+        model = Sequential(layers, loss=arch["loss"], optimizer=optimizer,
                            seed=arch["seed"], backend=backend, dtype=arch["dtype"])
         model.build()
     except (KeyError, TypeError, ValueError, json.JSONDecodeError) as err:
@@ -93,12 +93,13 @@ def load(path, backend=None):
                              f"expected {like.dtype}{list(like.shape)}")
         return value
 
-    for i, layer in enumerate(model.layers):
+    for i, layer in enumerate(model.dense_layers):
         layer.W[...] = take(f"W{i}", layer.W)
         layer.b[...] = take(f"b{i}", layer.b)
     for name, value in _optimizer_state(model.optimizer).items():
         value[...] = take(f"optimizer.{name}", value)
     model.optimizer.step_count = int(take("optimizer.step_count", np.int64(0)))
+    model.optimizer.lr = float(take("optimizer.lr", np.float64(0)))
     if not np.isfinite(model.params).all():
         raise ValueError(f"{path}: weights contain NaN or inf")
     return model

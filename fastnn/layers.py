@@ -1,41 +1,90 @@
-"""Layers: hyper-parameters, views into the model's flat buffers, and one kernel call each way."""
+"""Layers: hyper-parameters, views into the model's flat buffers, and one kernel call each way.
+
+A layer has ``build(n_inputs)``, ``bind(params, grads)``, ``initialize(rng)``,
+``allocate(rows, dtype)``, ``forward(k, x, training)`` and ``backward(k, x, dx)``, where
+``k`` is the kernel module of the model's backend. ``out`` and ``dout`` are the layer's
+workspace (rows, out_features); a backward pass writes the gradient of its input into
+``dx``, the previous layer's ``dout``.
+"""
 import numpy as np
 
-from kernels import ACTIVATIONS, LINEAR
+from kernels import ACTIVATIONS, LINEAR, NEEDS_Z
 
-INITS = ("he", "he_uniform", "xavier", "xavier_normal", "normal")
+INITS = ("he", "he_normal", "he_uniform", "xavier", "xavier_uniform", "xavier_normal",
+         "normal", "zeros")
+RELU_FAMILY = ("relu", "leaky_relu", "elu", "gelu")
+DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
 
 
 def default_init(activation):
-    """He for ReLU, Xavier/Glorot otherwise."""
-    return "he" if activation == "relu" else "xavier"
+    """He for the ReLU family, Xavier/Glorot otherwise."""
+    return "he" if activation in RELU_FAMILY else "xavier"
 
 
-def draw_weights(rng, init, fan_in, fan_out, dtype):
+def draw_weights(rng, init, fan_in, fan_out, dtype, std=0.01):
     """A (fan_in, fan_out) weight matrix drawn from `rng` by the named scheme.
 
-    he: N(0, 2/fan_in); he_uniform: U(±√(6/fan_in)); xavier: U(±√(6/(fan_in+fan_out)));
-    xavier_normal: N(0, 2/(fan_in+fan_out)); normal: N(0, 0.01²).
+    he, he_normal: N(0, 2/fan_in);  he_uniform: U(±√(6/fan_in));
+    xavier, xavier_uniform: U(±√(6/(fan_in+fan_out)));  xavier_normal: N(0, 2/(fan_in+fan_out));
+    normal: N(0, std²);  zeros: 0.
     """
     shape = (fan_in, fan_out)
-    if init == "he":
+    if init in ("he", "he_normal"):
         w = rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
     elif init == "he_uniform":
         limit = np.sqrt(6.0 / fan_in)
         w = rng.uniform(-limit, limit, shape)
-    elif init == "xavier":
+    elif init in ("xavier", "xavier_uniform"):
         limit = np.sqrt(6.0 / (fan_in + fan_out))
         w = rng.uniform(-limit, limit, shape)
     elif init == "xavier_normal":
         w = rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), shape)
     elif init == "normal":
-        w = rng.normal(0.0, 0.01, shape)
+        w = rng.normal(0.0, std, shape)
+    elif init == "zeros":
+        w = np.zeros(shape)
     else:
         raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
     return w.astype(dtype)
 
 
-class Dense:
+def _positive_int(name, value):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"Dense {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _non_negative(name, value):
+    if not isinstance(value, (int, float, np.number)) or not value >= 0 or not np.isfinite(value):
+        raise ValueError(f"Invalid {name}: {value!r} (must be a finite number ≥ 0)")
+    return float(value)
+
+
+class Layer:
+    """What every layer has; parameter-free layers keep these defaults."""
+
+    n_params = 0
+    trainable = False
+
+    def build(self, n_inputs):
+        """Check the input size against the previous layer; return the output size."""
+        return n_inputs
+
+    def bind(self, params, grads):
+        pass
+
+    def initialize(self, rng):
+        pass
+
+    def penalty(self, k):
+        return 0.0
+
+    def allocate(self, rows, dtype):
+        shape = (rows, self.out_features)
+        self.out, self.dout = np.empty(shape, dtype), np.empty(shape, dtype)
+
+
+class Dense(Layer):
     """A fully-connected layer: out = f(x·W + b).
 
     Parameters
@@ -43,35 +92,59 @@ class Dense:
     in_features, out_features : int
         Sizes of the input and output; W has shape (in_features, out_features).
     activation : str
-        One of "linear", "relu", "sigmoid", "tanh", "softmax" (softmax only as the output
-        layer of a model trained with loss="cce").
+        "linear", "relu", "leaky_relu", "elu", "gelu", "sigmoid", "tanh", or "softmax"
+        (output layer of a "cce" model only).
     init : str, optional
-        Weight initialization (see `draw_weights`); default He for relu, Xavier otherwise.
-        Biases start at zero.
+        Weight initialization (see `draw_weights`); default He for the ReLU family,
+        Xavier otherwise. Biases start at zero.
+    l1, l2 : float
+        Penalties l1·Σ|W| + l2·ΣW² on the weights, added to the loss and its gradient.
+    alpha : float, optional
+        The activation's parameter: leaky_relu's negative slope (default 0.01), elu's
+        scale (default 1.0).
+    init_std : float
+        Standard deviation of init="normal".
     """
 
-    def __init__(self, in_features, out_features, activation="linear", init=None):
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Dense {name} must be a positive integer, got {value!r}")
+    trainable = True
+
+    def __init__(self, in_features, out_features, activation="linear", init=None, l1=0.0,
+                 l2=0.0, alpha=None, init_std=0.01):
+        self.in_features = _positive_int("in_features", in_features)
+        self.out_features = _positive_int("out_features", out_features)
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; "
                              f"choose one of {sorted(ACTIVATIONS)}")
         init = init or default_init(activation)
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
-        self.activation = activation
-        self.init = init
+        self.activation, self.init = activation, init
+        self.l1, self.l2 = _non_negative("l1", l1), _non_negative("l2", l2)
+        self.alpha = _non_negative("alpha", DEFAULT_ALPHA.get(activation, 0.0)
+                                   if alpha is None else alpha)
+        self.init_std = _non_negative("init_std", init_std)
 
     def __repr__(self):
+        extras = "".join(f", {name}={getattr(self, name)!r}" for name in ("l1", "l2")
+                         if getattr(self, name))
         return (f"Dense({self.in_features}, {self.out_features}, "
-                f"activation={self.activation!r}, init={self.init!r})")
+                f"activation={self.activation!r}, init={self.init!r}{extras})")
+
+    def config(self):
+        """The constructor's arguments, for saving."""
+        return dict(in_features=self.in_features, out_features=self.out_features,
+                    activation=self.activation, init=self.init, l1=self.l1, l2=self.l2,
+                    alpha=self.alpha, init_std=self.init_std)
 
     @property
     def n_params(self):
         return self.in_features * self.out_features + self.out_features
+
+    def build(self, n_inputs):
+        if n_inputs is not None and n_inputs != self.in_features:
+            raise ValueError(f"layer sizes do not chain: the previous layer outputs "
+                             f"{n_inputs} but {self} takes {self.in_features}")
+        return self.out_features
 
     def bind(self, params, grads):
         """Make W, b, dW, db views into the model's flat buffers (each of n_params)."""
@@ -81,24 +154,80 @@ class Dense:
 
     def initialize(self, rng):
         self.W[...] = draw_weights(rng, self.init, self.in_features, self.out_features,
-                                   self.W.dtype)
+                                   self.W.dtype, self.init_std)
         self.b[...] = 0
 
     def allocate(self, rows, dtype):
-        """Workspace for up to `rows` samples: activations, their gradient, and dz."""
-        shape = (rows, self.out_features)
-        self.out, self.dout, self.dz = (np.empty(shape, dtype) for _ in range(3))
+        """Workspace for up to `rows` samples: out, dout, dz, and z where f' needs it."""
+        super().allocate(rows, dtype)
+        self.dz = np.empty_like(self.out)
+        z_rows = rows if ACTIVATIONS[self.activation] in NEEDS_Z else 0
+        self.z = np.empty((z_rows, self.out_features), dtype)
 
-    def forward(self, k, x, logits=False):
-        """Fill self.out[:n] from x (n, in_features); `logits` skips the activation."""
-        code = LINEAR if logits else ACTIVATIONS[self.activation]
-        out = self.out[: x.shape[0]]
-        k.dense_forward(out, x, self.W, self.b, code)
+    def penalty(self, k):
+        if not (self.l1 or self.l2):
+            return 0.0
+        return k.weight_penalty(self.W, self.l1, self.l2)
+
+    def _code(self, logits):
+        return LINEAR if logits else ACTIVATIONS[self.activation]
+
+    def forward(self, k, x, training=False, logits=False):
+        """Fill out[:n] from x (n, in_features); `logits` skips the activation."""
+        n = x.shape[0]
+        out = self.out[:n]
+        k.dense_forward(out, self.z[:n], x, self.W, self.b, self._code(logits), self.alpha)
         return out
 
     def backward(self, k, x, dx, logits=False):
-        """From self.dout[:n] fill dW, db and dx (dx may be empty: no input gradient)."""
+        """From dout[:n] fill dW, db and dx (dx may be empty: no input gradient)."""
         n = x.shape[0]
-        code = LINEAR if logits else ACTIVATIONS[self.activation]
         k.dense_backward(dx, self.dW, self.db, self.dz[:n], x, self.W, self.out[:n],
-                         self.dout[:n], code)
+                         self.z[:n], self.dout[:n], self._code(logits), self.alpha,
+                         self.l1, self.l2)
+
+
+class Dropout(Layer):
+    """Inverted dropout: while training, zero each input with probability `rate` and scale
+    the rest by 1/(1 − rate); at inference, pass inputs through unchanged.
+
+    Masks are drawn from the model's seeded generator, never inside a kernel, so both
+    backends drop the same units.
+    """
+
+    def __init__(self, rate):
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)) \
+                or not 0.0 <= rate < 1.0:
+            raise ValueError(f"Invalid dropout rate: {rate!r} (must be in [0, 1))")
+        self.rate = float(rate)
+        self.rng = None
+
+    def __repr__(self):
+        return f"Dropout({self.rate})"
+
+    def config(self):
+        return dict(rate=self.rate)
+
+    def build(self, n_inputs):
+        if n_inputs is None:
+            raise ValueError("Dropout cannot be the first layer: its size comes from the "
+                             "layer before it")
+        self.in_features = self.out_features = n_inputs
+        return n_inputs
+
+    def allocate(self, rows, dtype):
+        super().allocate(rows, dtype)
+        self.mask = np.empty_like(self.out)
+
+    def forward(self, k, x, training=False, logits=False):
+        if not training:
+            return x
+        n = x.shape[0]
+        mask, out = self.mask[:n], self.out[:n]
+        self.rng.random(out=mask, dtype=mask.dtype)
+        k.dropout_forward(out, x, mask, self.rate)
+        return out
+
+    def backward(self, k, x, dx, logits=False):
+        n = x.shape[0]
+        k.dropout_backward(dx, self.dout[:n], self.mask[:n], self.rate)

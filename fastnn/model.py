@@ -1,10 +1,12 @@
 """Sequential: a stack of layers over one flat parameter buffer, a loss and an optimizer."""
+import math
+
 import numpy as np
 
 from fastnn import backend as backends
 from fastnn import losses
-from fastnn.checks import as_features, positive_int, same_length
-from fastnn.layers import Dense
+from fastnn.checks import as_features, same_length
+from fastnn.layers import Dense, Layer
 from fastnn.optim import Adam, Optimizer
 
 CHUNK = 1024  # rows per kernel call when predicting or evaluating
@@ -15,15 +17,16 @@ class Sequential:
 
     Parameters
     ----------
-    layers : list of Dense, optional
-        The layers in order; more can be appended with `add`.
+    layers : list of layers, optional
+        `Dense` and `Dropout` layers in order; more can be appended with `add`. The first
+        and last layers must be Dense.
     loss : {"cce", "bce", "mse"}
         Categorical cross-entropy (softmax output), binary cross-entropy (sigmoid output)
         or mean squared error (linear output).
     optimizer : Optimizer, optional
         Default `Adam()`.
     seed : int
-        Seeds weight initialization and shuffling.
+        Seeds weight initialization, shuffling, validation splits and dropout masks.
     backend : {"numba", "numpy"}, optional
         Default $FASTNN_BACKEND, else "numba".
     dtype : {"float32", "float64"}
@@ -37,7 +40,7 @@ class Sequential:
         self.loss = losses.get(loss)
         self.optimizer = Adam() if optimizer is None else optimizer
         if not isinstance(self.optimizer, Optimizer):
-            raise TypeError(f"optimizer must be an fastnn optimizer such as fnn.Adam(), "
+            raise TypeError(f"optimizer must be a fastnn optimizer such as fnn.Adam(), "
                             f"got {type(self.optimizer).__name__}")
         self.seed = seed
         self.rng = np.random.default_rng(seed)
@@ -49,10 +52,15 @@ class Sequential:
         self.built = False
 
     def add(self, layer):
-        if not isinstance(layer, Dense):
+        """Append a layer (the model is rebuilt, with fresh weights, on next use)."""
+        if not isinstance(layer, Layer):
             raise TypeError(f"expected a layer such as fnn.Dense, got {type(layer).__name__}")
         self.layers.append(layer)
         self.built = False
+
+    @property
+    def dense_layers(self):
+        return [layer for layer in self.layers if layer.trainable]
 
     @property
     def n_inputs(self):
@@ -66,11 +74,13 @@ class Sequential:
         """Check the stack, lay all parameters out in one buffer, and initialize them."""
         if not self.layers:
             raise ValueError("the model has no layers")
-        for a, b in zip(self.layers, self.layers[1:]):
-            if a.out_features != b.in_features:
-                raise ValueError(f"layer sizes do not chain: {a} outputs {a.out_features} "
-                                 f"but {b} takes {b.in_features}")
-        for layer in self.layers[:-1]:
+        if not (isinstance(self.layers[0], Dense) and isinstance(self.layers[-1], Dense)):
+            raise ValueError("the first and the last layer must be Dense")
+        size = None
+        for layer in self.layers:
+            size = layer.build(size)
+            layer.rng = self.rng
+        for layer in self.dense_layers[:-1]:
             if layer.activation == "softmax":
                 raise ValueError("softmax is only supported on the output layer")
         output = self.layers[-1].activation
@@ -100,25 +110,33 @@ class Sequential:
             layer.allocate(rows, self.dtype)
         self.x_buffer = np.empty((rows, self.n_inputs), self.dtype)
         self.no_dx = np.empty((0, self.n_inputs), self.dtype)
+        self.inputs = [None] * len(self.layers)  # what each layer got in the last forward
         self.rows = rows
 
     # ---- one batch; x and targets have n ≤ self.rows rows ------------------------------
 
-    def forward(self, x, logits=False):
+    def forward(self, x, training=False, logits=False):
         """Run every layer on x (n, n_inputs); return the last layer's output view."""
-        for layer in self.layers[:-1]:
-            x = layer.forward(self.kernels, x)
-        return self.layers[-1].forward(self.kernels, x, logits=logits)
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            self.inputs[i] = x
+            x = layer.forward(self.kernels, x, training, logits=logits and i == last)
+        return x
 
-    def backward(self, x, targets):
-        """After forward(x, logits=True): fill self.grads; return the batch loss."""
-        n, last = x.shape[0], self.layers[-1]
+    def backward(self, targets):
+        """After forward(x, training=True, logits=True): fill self.grads; return the loss."""
+        last = self.layers[-1]
+        n = len(targets)
         loss = getattr(self.kernels, self.loss.kernel)(last.dout[:n], last.out[:n], targets)
         for i in range(len(self.layers) - 1, -1, -1):
-            inputs = x if i == 0 else self.layers[i - 1].out[:n]
             dx = self.no_dx if i == 0 else self.layers[i - 1].dout[:n]
-            self.layers[i].backward(self.kernels, inputs, dx, logits=(i == len(self.layers) - 1))
-        return loss
+            self.layers[i].backward(self.kernels, self.inputs[i], dx,
+                                    logits=i == len(self.layers) - 1)
+        return loss + self.penalty()
+
+    def penalty(self):
+        """The layers' L1/L2 penalties, part of the reported loss."""
+        return sum(layer.penalty(self.kernels) for layer in self.dense_layers)
 
     def hits(self, logits, targets):
         """Correct predictions in a batch (0 for regression)."""
@@ -127,25 +145,30 @@ class Sequential:
         return getattr(self.kernels, self.loss.hits)(logits, targets)
 
     def train_step(self, x, targets):
-        """One optimizer step on a batch; returns (loss, hits)."""
-        logits = self.forward(x, logits=True)
-        loss = self.backward(x, targets)
+        """One optimizer step on a batch; returns (loss, hits).
+
+        A non-finite loss skips the update, so the weights stay the last finite ones.
+        """
+        logits = self.forward(x, training=True, logits=True)
+        loss = self.backward(targets)
         hits = self.hits(logits, targets)
-        self.optimizer.step(self.kernels, self.params, self.grads)
+        if math.isfinite(loss):
+            self.optimizer.step(self.kernels, self.params, self.grads)
         return loss, hits
 
     # ---- the public API ----------------------------------------------------------------
 
-    def fit(self, X, y, epochs=1, batch_size=32, validation_data=None, shuffle=True,
-            verbose=1):
+    def fit(self, X, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
+            callbacks=None, scheduler=None, shuffle=True, verbose=1):
         """Train on X (N, n_inputs) and targets y; returns a `History`.
 
         y holds integer labels (N,) or one-hot rows for "cce", 0/1 values for "bce", and
-        target values (N,) or (N, n_outputs) for "mse".
+        target values (N,) or (N, n_outputs) for "mse". See `fastnn.training.fit`.
         """
         from fastnn.training import fit
         return fit(self, X, y, epochs=epochs, batch_size=batch_size,
-                   validation_data=validation_data, shuffle=shuffle, verbose=verbose)
+                   validation_data=validation_data, validation_split=validation_split,
+                   callbacks=callbacks, scheduler=scheduler, shuffle=shuffle, verbose=verbose)
 
     def prepare(self, X, y):
         """Checked, converted (X, targets) for this model."""
@@ -178,7 +201,7 @@ class Sequential:
         return out[:, 0] if self.n_outputs == 1 else out
 
     def evaluate(self, X, y):
-        """{"loss": mean loss, "accuracy": fraction correct (classifiers only)}."""
+        """{"loss": mean loss + penalties, "accuracy": fraction correct (classifiers only)}."""
         X, targets = self.prepare(X, y)
         return self.evaluate_prepared(X, targets)
 
@@ -191,30 +214,31 @@ class Sequential:
             total += len(x) * getattr(self.kernels, self.loss.kernel)(
                 last.dout[:len(x)], logits, t)
             hits += self.hits(logits, t)
-        result = {"loss": total / len(X)}
+        result = {"loss": total / len(X) + self.penalty()}
         if self.loss.hits is not None:
             result["accuracy"] = hits / targets.size
         return result
 
     def compute_gradients(self, X, y):
-        """(loss, grads) of the mean loss over all of X; grads align with get_weights()."""
+        """(loss, grads) of the mean loss over all of X (dropout off); grads align with
+        get_weights()."""
         X, targets = self.prepare(X, y)
         self.allocate(len(X))
         self.forward(X, logits=True)
-        loss = self.backward(X, targets)
-        return loss, [g.copy() for layer in self.layers for g in (layer.dW, layer.db)]
+        loss = self.backward(targets)
+        return loss, [g.copy() for layer in self.dense_layers for g in (layer.dW, layer.db)]
 
     def get_weights(self):
         """[W1, b1, W2, b2, ...] as copies, each W shaped (in, out)."""
         if not self.built:
             self.build()
-        return [p.copy() for layer in self.layers for p in (layer.W, layer.b)]
+        return [p.copy() for layer in self.dense_layers for p in (layer.W, layer.b)]
 
     def set_weights(self, weights):
         """Set parameters from a list shaped like get_weights()."""
         if not self.built:
             self.build()
-        current = [p for layer in self.layers for p in (layer.W, layer.b)]
+        current = [p for layer in self.dense_layers for p in (layer.W, layer.b)]
         if len(weights) != len(current):
             raise ValueError(f"expected {len(current)} arrays [W1, b1, ...], got {len(weights)}")
         new = []
@@ -233,6 +257,48 @@ class Sequential:
         from fastnn.io import save
         save(self, path)
 
+    def summary(self, file=None):
+        """Print the layers, their output shapes and parameter counts, and the totals."""
+        if not self.built:
+            self.build()
+        rows = [("layer", "output shape", "params")]
+        for layer in self.layers:
+            rows.append((repr(layer), f"(None, {layer.out_features})", f"{layer.n_params:,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(3)]
+        line = "-" * (sum(widths) + 4)
+        lines = [line]
+        for i, row in enumerate(rows):
+            lines.append(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}")
+            if i == 0:
+                lines.append(line)
+        lines += [line, f"total parameters: {len(self.params):,} ({self.dtype.name}, "
+                        f"{self.params.nbytes:,} bytes)",
+                  f"loss: {self.loss.name} (fused with {self.loss.output})   "
+                  f"optimizer: {self.optimizer!r}   backend: {self.backend}"]
+        print("\n".join(lines), file=file)
+
     def __repr__(self):
         inner = ", ".join(map(repr, self.layers))
         return f"Sequential([{inner}], loss={self.loss.name!r}, backend={self.backend!r})"
+
+
+def mlp(sizes, activation="relu", output="softmax", loss="cce", optimizer=None, seed=0,
+        dropout=0.0, backend=None, dtype="float32", **dense_options):
+    """A Sequential of Dense layers from layer sizes, e.g. mlp([784, 128, 64, 10]).
+
+    Hidden layers use `activation` (followed by Dropout(dropout) when dropout > 0), the
+    last layer `output`; `dense_options` (init, l1, l2, alpha) go to every Dense layer.
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2:
+        raise ValueError(f"mlp needs at least an input and an output size, got {sizes}")
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        last = i == len(sizes) - 2
+        layers.append(Dense(n_in, n_out, activation=output if last else activation,
+                            **dense_options))
+        if dropout and not last:
+            from fastnn.layers import Dropout
+            layers.append(Dropout(dropout))
+    return Sequential(layers, loss=loss, optimizer=optimizer, seed=seed, backend=backend,
+                      dtype=dtype)

@@ -1,45 +1,98 @@
-"""Optimizers: state in flat arrays the size of the parameter buffer, one kernel call a step."""
+"""Optimizers: state in flat arrays the size of the parameter buffer, one kernel call a step.
+
+Each matches PyTorch's update rule for the same hyper-parameters. ``clip_norm`` rescales
+all gradients together when their global L2 norm exceeds it (PyTorch's clip_grad_norm_).
+"""
 import numpy as np
 
 
-def _check_positive(name, value):
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"Invalid {name}: {value} (must be a positive number)")
-
-
-def _check_fraction(name, value):
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"Invalid {name}: {value} (must be in [0, 1))")
+def _check(name, value, low=0.0, high=np.inf, low_open=True, high_open=False):
+    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    ok = ok and np.isfinite(value) and (value > low if low_open else value >= low)
+    ok = ok and (value < high if high_open else value <= high)
+    if not ok:
+        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
+        raise ValueError(f"Invalid {name}: {value!r} (must be in {lo}{low}, {high}{hi})")
+    return float(value)
 
 
 class Optimizer:
-    def build(self, n_params, dtype):
-        """Allocate state for a flat buffer of n_params parameters."""
+    """The shared part: learning rate, gradient clipping, step count, state arrays."""
+
+    state_names = ()  # flat arrays of the parameter buffer's size, zero at the start
+
+    def __init__(self, lr, clip_norm=None):
+        self.lr = _check("learning rate", lr)
+        self.clip_norm = None if clip_norm is None else _check("clip_norm", clip_norm)
         self.step_count = 0
 
-    def step(self, k, params, grads):
-        """Update params (P,) in place from grads (P,) with one kernel call."""
+    def hyper_parameters(self):
+        """The constructor's arguments, for saving and for repr."""
         raise NotImplementedError
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyper_parameters().items())
+        return f"{type(self).__name__}({args})"
+
+    def build(self, n_params, dtype):
+        """Allocate zeroed state for a flat buffer of n_params parameters."""
+        self.step_count = 0
+        for name in self.state_names:
+            setattr(self, name, np.zeros(n_params, dtype))
+
+    def step(self, k, params, grads):
+        """Update params (P,) in place from grads (P,)."""
+        if self.clip_norm is not None:
+            k.clip_grad_norm(grads, self.clip_norm)
+        self.step_count += 1
+        self.update(k, params, grads)
+
+    def update(self, k, params, grads):
+        raise NotImplementedError
+
+    def state_dict(self):
+        """{"step_count": int, "lr": float, <state name>: array copy, ...}."""
+        state = {"step_count": self.step_count, "lr": self.lr}
+        state.update({name: getattr(self, name).copy() for name in self.state_names})
+        return state
+
+    def load_state_dict(self, state):
+        """Restore what `state_dict` returned; arrays must match the built state's shapes."""
+        for name in self.state_names:
+            current = getattr(self, name, None)
+            value = np.asarray(state[name])
+            if current is None:
+                setattr(self, name, value.copy())
+            elif value.shape != current.shape:
+                raise ValueError(f"optimizer state {name!r} has shape {value.shape}, "
+                                 f"expected {current.shape}")
+            else:
+                current[...] = value
+        self.step_count = int(state["step_count"])
+        self.lr = _check("learning rate", state["lr"])
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent with optional momentum (PyTorch's form).
+    """Stochastic gradient descent with optional (Nesterov) momentum, PyTorch's form.
 
-    v = momentum·v + g;  p = p − lr·v.
+    v = μ·v + g;  p = p − lr·v, or p = p − lr·(g + μ·v) with nesterov=True.
     """
 
-    def __init__(self, lr=0.01, momentum=0.0):
-        _check_positive("learning rate", lr)
-        _check_fraction("momentum", momentum)
-        self.lr, self.momentum = float(lr), float(momentum)
+    state_names = ("velocity",)
 
-    def build(self, n_params, dtype):
-        super().build(n_params, dtype)
-        self.velocity = np.zeros(n_params, dtype)
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, clip_norm=None):
+        super().__init__(lr, clip_norm)
+        self.momentum = _check("momentum", momentum, low_open=False, high=1.0, high_open=True)
+        if nesterov and self.momentum == 0:
+            raise ValueError("Nesterov momentum requires a momentum > 0")
+        self.nesterov = bool(nesterov)
 
-    def step(self, k, params, grads):
-        self.step_count += 1
-        k.sgd_step(params, self.velocity, grads, self.lr, self.momentum)
+    def hyper_parameters(self):
+        return dict(lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,
+                    clip_norm=self.clip_norm)
+
+    def update(self, k, params, grads):
+        k.sgd_step(params, self.velocity, grads, self.lr, self.momentum, self.nesterov)
 
 
 class Adam(Optimizer):
@@ -48,19 +101,57 @@ class Adam(Optimizer):
     m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;  p = p − lr·m̂ / (√v̂ + ε).
     """
 
-    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-        _check_positive("learning rate", lr)
-        _check_fraction("beta1", beta1)
-        _check_fraction("beta2", beta2)
-        _check_positive("eps", eps)
-        self.lr, self.beta1, self.beta2, self.eps = float(lr), float(beta1), float(beta2), float(eps)
+    state_names = ("m", "v")
+    weight_decay = 0.0
 
-    def build(self, n_params, dtype):
-        super().build(n_params, dtype)
-        self.m = np.zeros(n_params, dtype)
-        self.v = np.zeros(n_params, dtype)
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, clip_norm=None):
+        super().__init__(lr, clip_norm)
+        self.beta1 = _check("beta1", beta1, low_open=False, high=1.0, high_open=True)
+        self.beta2 = _check("beta2", beta2, low_open=False, high=1.0, high_open=True)
+        self.eps = _check("eps", eps)
 
-    def step(self, k, params, grads):
-        self.step_count += 1
+    def hyper_parameters(self):
+        return dict(lr=self.lr, beta1=self.beta1, beta2=self.beta2, eps=self.eps,
+                    clip_norm=self.clip_norm)
+
+    def update(self, k, params, grads):
         k.adam_step(params, self.m, self.v, grads, self.lr, self.beta1, self.beta2, self.eps,
-                    self.step_count)
+                    self.weight_decay, self.step_count)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter; PyTorch's AdamW).
+
+    p = p·(1 − lr·weight_decay), then the Adam update.
+    """
+
+    def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2,
+                 clip_norm=None):
+        super().__init__(lr, beta1, beta2, eps, clip_norm)
+        self.weight_decay = _check("weight_decay", weight_decay, low_open=False)
+
+    def hyper_parameters(self):
+        return {**super().hyper_parameters(), "weight_decay": self.weight_decay}
+
+
+class RMSprop(Optimizer):
+    """RMSprop, PyTorch's form (not centered, no momentum).
+
+    s = α·s + (1−α)·g²;  p = p − lr·g / (√s + ε).
+    """
+
+    state_names = ("square_avg",)
+
+    def __init__(self, lr=1e-3, alpha=0.99, eps=1e-8, clip_norm=None):
+        super().__init__(lr, clip_norm)
+        self.alpha = _check("alpha", alpha, low_open=False, high=1.0, high_open=True)
+        self.eps = _check("eps", eps)
+
+    def hyper_parameters(self):
+        return dict(lr=self.lr, alpha=self.alpha, eps=self.eps, clip_norm=self.clip_norm)
+
+    def update(self, k, params, grads):
+        k.rmsprop_step(params, self.square_avg, grads, self.lr, self.alpha, self.eps)
+
+
+OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop)}

@@ -12,7 +12,8 @@ class History:
     """What fit measured, one entry per epoch.
 
     ``history["loss"]``, ``["accuracy"]`` (classifiers), ``["val_loss"]``,
-    ``["val_accuracy"]`` (with validation data) and ``["seconds"]`` (training time).
+    ``["val_accuracy"]`` (with validation data), ``["lr"]`` (the learning rate the epoch
+    ran with) and ``["seconds"]`` (training time, without validation).
     """
 
     def __init__(self):
@@ -30,7 +31,8 @@ class History:
 
 def format_logs(epoch, epochs, logs):
     parts = [f"epoch {epoch + 1}/{epochs}"]
-    parts += [f"{key} {value:.4f}" for key, value in logs.items() if key != "seconds"]
+    parts += [f"{key} {value:.4g}" if key == "lr" else f"{key} {value:.4f}"
+              for key, value in logs.items() if key != "seconds"]
     parts.append(f"{logs['seconds']:.2f}s")
     return "  ".join(parts)
 
@@ -43,18 +45,50 @@ def _progress(total, verbose, desc):
     return tqdm(total=total, desc=desc, unit="batch", leave=False, file=sys.stdout)
 
 
-def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, shuffle=True, verbose=1):
-    """Train `model` for `epochs` passes over (X, y); see `Sequential.fit`."""
+def _validation(model, X, y, validation_data, validation_split):
+    """(X_train, y_train, validation pair or None), the split seeded and stratified."""
+    if validation_data is not None and validation_split:
+        raise ValueError("pass validation_data or validation_split, not both")
+    if validation_data is not None:
+        if len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        return X, y, validation_data
+    if not validation_split:
+        return X, y, None
+    if not 0.0 < validation_split < 1.0:
+        raise ValueError(f"Invalid validation_split: {validation_split!r} (must be in (0, 1))")
+    from fastnn.datasets import train_test_split
+    stratify = model.loss.name == "cce" and np.asarray(y).ndim == 1
+    X, X_val, y, y_val = train_test_split(X, y, test_size=validation_split, seed=model.seed,
+                                          stratify=np.asarray(y) if stratify else False)
+    return X, y, (X_val, y_val)
+
+
+def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
+        callbacks=None, scheduler=None, shuffle=True, verbose=1):
+    """Train `model` for up to `epochs` passes over (X, y); returns a `History`.
+
+    validation_split holds out a seeded (stratified, for classifiers) fraction of X.
+    callbacks: objects with on_epoch_end(epoch, logs) returning True to stop (see
+    `fastnn.callbacks`). scheduler: stepped after every epoch (`fastnn.schedulers`);
+    ReduceLROnPlateau gets val_loss, or loss without validation data.
+    verbose: 0 silent, 1 progress bar (on a terminal) and a line per epoch, 2 a line per
+    epoch. A non-finite loss stops training with FloatingPointError; the weights are the
+    last finite ones.
+    """
     epochs = positive_int("epochs", epochs)
     batch_size = positive_int("batch_size", batch_size)
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    callbacks = list(callbacks or [])
+    for callback in callbacks:
+        if not callable(getattr(callback, "on_epoch_end", None)):
+            raise TypeError(f"a callback needs an on_epoch_end(epoch, logs) method, "
+                            f"got {type(callback).__name__}")
+    X, y, validation = _validation(model, X, y, validation_data, validation_split)
     X, targets = model.prepare(X, y)
-    validation = None
-    if validation_data is not None:
-        if len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        validation = model.prepare(*validation_data)
+    if validation is not None:
+        validation = model.prepare(*validation)
 
     n_samples = len(X)
     rows = min(batch_size, n_samples)
@@ -63,9 +97,12 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, shuffle=True
     t_buffer = np.empty((rows,) + targets.shape[1:], targets.dtype)
     per_sample = targets.size // n_samples  # outputs scored per sample, for accuracy
     history = History()
+    for callback in callbacks:
+        getattr(callback, "on_train_begin", lambda m: None)(model)
 
     for epoch in range(epochs):
         bar = _progress(math.ceil(n_samples / rows), verbose, f"epoch {epoch + 1}/{epochs}")
+        lr = model.optimizer.lr
         start_time = time.perf_counter()
         order = model.rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         total_loss, total_hits = 0.0, 0
@@ -77,9 +114,12 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, shuffle=True
             np.take(targets, index, axis=0, out=t, mode="clip")  # "clip": out unbuffered
             loss, hits = model.train_step(x, t)
             if not math.isfinite(loss):
+                if bar is not None:
+                    bar.close()
                 raise FloatingPointError(
-                    f"loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; "
-                    f"try a smaller learning rate or scale the inputs")
+                    f"loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; the "
+                    f"weights are those of the last finite step. Try a smaller learning "
+                    f"rate (now {model.optimizer.lr:g}), clip_norm, or scaled inputs")
             total_loss += loss * n
             total_hits += hits
             if bar is not None:
@@ -94,8 +134,19 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, shuffle=True
         if validation is not None:
             for key, value in model.evaluate_prepared(*validation).items():
                 logs["val_" + key] = value
+        logs["lr"] = lr
         logs["seconds"] = seconds
         history.append(epoch, logs)
         if verbose:
             print(format_logs(epoch, epochs, logs), flush=True)
+        if scheduler is not None:
+            if hasattr(scheduler, "lr_at"):
+                scheduler.step()
+            else:
+                scheduler.step(logs.get("val_loss", logs["loss"]))
+        stop = [bool(callback.on_epoch_end(epoch, logs)) for callback in callbacks]
+        if any(stop):
+            break
+    for callback in callbacks:
+        getattr(callback, "on_train_end", lambda m: None)(model)
     return history

@@ -9,10 +9,12 @@ Activations are passed to kernels as the integer codes below, so that a jitted k
 compiles once per dtype rather than once per activation name.
 """
 
-LINEAR, RELU, SIGMOID, TANH, SOFTMAX = range(5)
+LINEAR, RELU, SIGMOID, TANH, SOFTMAX, LEAKY_RELU, ELU, GELU = range(8)
 
 ACTIVATIONS = {"linear": LINEAR, "relu": RELU, "sigmoid": SIGMOID, "tanh": TANH,
-               "softmax": SOFTMAX}
+               "softmax": SOFTMAX, "leaky_relu": LEAKY_RELU, "elu": ELU, "gelu": GELU}
+
+NEEDS_Z = (GELU,)  # derivative not expressible through the output: keep z = x·W + b
 
 KERNELS = (
     "dense_forward",
@@ -23,6 +25,11 @@ KERNELS = (
     "argmax_hits",
     "threshold_hits",
     "gather_rows",
+    "weight_penalty",
+    "dropout_forward",
+    "dropout_backward",
+    "clip_grad_norm",
     "sgd_step",
     "adam_step",
+    "rmsprop_step",
 )

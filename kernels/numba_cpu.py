@@ -8,45 +8,33 @@ import math
 
 import numpy as np
 
-from kernels import LINEAR, RELU, SIGMOID, SOFTMAX, TANH
 from numba import prange
 
+from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
 from kernels.compile import jit, jit_parallel
+from kernels.reference import GELU_C, GELU_K
 from kernels.gemm import matmul, matmul_nt, matmul_tn
 
 PARALLEL_MIN = 32_768  # elements; below this one thread beats waking the second
 
 
 @jit
-def _bias_activation(out, b, activation):
-    """out (N, O) holds x·W; adds b and applies f in place, one loop per activation."""
+def _bias_activation(out, z, b, activation, alpha):
+    """out (N, O) holds x·W; adds b, keeps z when it has rows, applies f in place."""
     n, o = out.shape
-    zero = out.dtype.type(0)
-    one = out.dtype.type(1)
+    t = out.dtype.type
+    zero, one, half, alpha = t(0), t(1), t(0.5), t(alpha)
+    for i in range(n):
+        for j in range(o):
+            out[i, j] += b[j]
+    if z.shape[0] > 0:
+        z[...] = out
     if activation == LINEAR:
+        return
+    if activation == SOFTMAX:
         for i in range(n):
+            top = out[i, 0]
             for j in range(o):
-                out[i, j] += b[j]
-    elif activation == RELU:
-        for i in range(n):
-            for j in range(o):
-                out[i, j] = max(out[i, j] + b[j], zero)
-    elif activation == SIGMOID:
-        for i in range(n):
-            for j in range(o):
-                z = out[i, j] + b[j]
-                e = np.exp(-abs(z))
-                r = one / (one + e)
-                out[i, j] = r if z >= zero else e * r
-    elif activation == TANH:
-        for i in range(n):
-            for j in range(o):
-                out[i, j] = np.tanh(out[i, j] + b[j])
-    elif activation == SOFTMAX:
-        for i in range(n):
-            top = out[i, 0] + b[0]
-            for j in range(o):
-                out[i, j] += b[j]
                 top = max(top, out[i, j])
             total = zero
             for j in range(o):
@@ -55,55 +43,85 @@ def _bias_activation(out, b, activation):
             scale = one / total
             for j in range(o):
                 out[i, j] *= scale
-    else:
-        raise ValueError("unknown activation code")
+        return
+    c, k = t(GELU_C), t(GELU_K)
+    for i in range(n):
+        for j in range(o):
+            v = out[i, j]
+            if activation == RELU:
+                out[i, j] = max(v, zero)
+            elif activation == SIGMOID:
+                e = np.exp(-abs(v))
+                r = one / (one + e)
+                out[i, j] = r if v >= zero else e * r
+            elif activation == TANH:
+                out[i, j] = np.tanh(v)
+            elif activation == LEAKY_RELU:
+                out[i, j] = v if v > zero else alpha * v
+            elif activation == ELU:
+                out[i, j] = v if v > zero else alpha * np.expm1(v)
+            elif activation == GELU:
+                out[i, j] = half * v * (one + np.tanh(c * (v + k * v * v * v)))
+            else:
+                raise ValueError("unknown activation code")
 
 
 @jit
-def dense_forward(out, x, W, b, activation):
-    """x (N, I), W (I, O), b (O,), out (N, O).
+def dense_forward(out, z, x, W, b, activation, alpha):
+    """x (N, I), W (I, O), b (O,), out (N, O), z (N, O) or (0, O).
 
-    out = f(x·W + b), with f given by an activation code from ``kernels.ACTIVATIONS``.
+    z = x·W + b;  out = f(z), f given by a code from ``kernels.ACTIVATIONS`` with
+    parameter alpha (leaky_relu slope, elu scale). z is stored only when it has rows:
+    gelu's derivative needs it (``kernels.NEEDS_Z``).
     """
     matmul(out, x, W)
-    _bias_activation(out, b, activation)
+    _bias_activation(out, z, b, activation, alpha)
 
 
 @jit
-def _times_derivative(dz, dout, out, activation):
-    """dz = dout ⊙ f'(z), with f'(z) written in terms of out = f(z)."""
+def _times_derivative(dz, dout, out, z, activation, alpha):
+    """dz = dout ⊙ f'(z), with f'(z) written in terms of out = f(z) where the math allows."""
     n, o = dz.shape
-    zero = dz.dtype.type(0)
-    one = dz.dtype.type(1)
-    if activation == LINEAR:
-        for i in range(n):
-            for j in range(o):
-                dz[i, j] = dout[i, j]
-    elif activation == RELU:
-        for i in range(n):
-            for j in range(o):
-                dz[i, j] = dout[i, j] if out[i, j] > zero else zero
-    elif activation == SIGMOID:
-        for i in range(n):
-            for j in range(o):
-                dz[i, j] = dout[i, j] * out[i, j] * (one - out[i, j])
-    elif activation == TANH:
-        for i in range(n):
-            for j in range(o):
-                dz[i, j] = dout[i, j] * (one - out[i, j] * out[i, j])
-    else:
+    t = dz.dtype.type
+    zero, one, half, alpha = t(0), t(1), t(0.5), t(alpha)
+    if activation == SOFTMAX:
         raise ValueError("softmax has no standalone backward: it is fused into the cce loss")
+    c, k = t(GELU_C), t(GELU_K)
+    for i in range(n):
+        for j in range(o):
+            y, g = out[i, j], dout[i, j]
+            if activation == LINEAR:
+                dz[i, j] = g
+            elif activation == RELU:
+                dz[i, j] = g if y > zero else zero
+            elif activation == SIGMOID:
+                dz[i, j] = g * y * (one - y)
+            elif activation == TANH:
+                dz[i, j] = g * (one - y * y)
+            elif activation == LEAKY_RELU:
+                dz[i, j] = g if y > zero else g * alpha
+            elif activation == ELU:
+                dz[i, j] = g if y > zero else g * (y + alpha)
+            elif activation == GELU:
+                v = z[i, j]
+                th = np.tanh(c * (v + k * v * v * v))
+                dz[i, j] = g * (half * (one + th)
+                                + half * v * (one - th * th) * c * (one + t(3) * k * v * v))
+            else:
+                raise ValueError("unknown activation code")
 
 
 @jit
-def dense_backward(dx, dW, db, dz, x, W, out, dout, activation):
-    """x (N, I), W (I, O), out (N, O), dout (N, O); dz (N, O), dW (I, O), db (O,), dx (N, I).
+def dense_backward(dx, dW, db, dz, x, W, out, z, dout, activation, alpha, l1, l2):
+    """x (N, I), W (I, O), out, z, dout (N, O); dz (N, O), dW (I, O), db (O,), dx (N, I).
 
-    dz = dout ⊙ f'(out);  dW = xᵀ·dz;  db = Σₙ dz;  dx = dz·Wᵀ.
+    dz = dout ⊙ f'(z);  dW = xᵀ·dz + l1·sign(W) + 2·l2·W;  db = Σₙ dz;  dx = dz·Wᵀ.
     An empty dx (shape (0, I)) skips the input gradient, which the first layer never needs.
     """
-    _times_derivative(dz, dout, out, activation)
+    _times_derivative(dz, dout, out, z, activation, alpha)
     matmul_tn(dW, x, dz)
+    if l1 != 0 or l2 != 0:
+        _add_penalty_gradient(dW, W, l1, l2)
     n, o = dz.shape
     db[:] = 0
     for i in range(n):
@@ -111,6 +129,55 @@ def dense_backward(dx, dW, db, dz, x, W, out, dout, activation):
             db[j] += dz[i, j]
     if dx.shape[0] > 0:
         matmul_nt(dx, dz, W)
+
+
+@jit
+def _add_penalty_gradient(dW, W, l1, l2):
+    """dW += l1·sign(W) + 2·l2·W."""
+    t = dW.dtype.type
+    zero, l1, l2_twice = t(0), t(l1), t(2 * l2)
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            w = W[i, j]
+            sign = (w > zero) - (w < zero)
+            dW[i, j] += l1 * sign + l2_twice * w
+
+
+@jit
+def weight_penalty(W, l1, l2):
+    """W (I, O). Returns l1·Σ|W| + l2·ΣW²."""
+    absolute, square = 0.0, 0.0
+    for i in range(W.shape[0]):
+        for j in range(W.shape[1]):
+            w = np.float64(W[i, j])
+            absolute += abs(w)
+            square += w * w
+    return l1 * absolute + l2 * square
+
+
+@jit
+def dropout_forward(out, x, mask, rate):
+    """x, mask, out (N, F); mask holds uniform draws in [0, 1).
+
+    out = x ⊙ [mask ≥ rate] / (1 − rate)   (inverted dropout: no rescaling at test time).
+    """
+    _dropout(out, x, mask, rate)
+
+
+@jit
+def dropout_backward(dx, dout, mask, rate):
+    """dout, mask, dx (N, F).  dx = dout ⊙ [mask ≥ rate] / (1 − rate)."""
+    _dropout(dx, dout, mask, rate)
+
+
+@jit
+def _dropout(out, x, mask, rate):
+    t = out.dtype.type
+    zero, scale, rate = t(0), t(1 / (1 - rate)), t(rate)
+    n, f = out.shape
+    for i in range(n):
+        for j in range(f):
+            out[i, j] = x[i, j] * scale if mask[i, j] >= rate else zero
 
 
 @jit
@@ -176,7 +243,7 @@ def mse(dz, z, y):
     for i in range(n):
         for j in range(o):
             diff = z[i, j] - y[i, j]
-            loss += float(diff) * float(diff)
+            loss += np.float64(diff) * np.float64(diff)
             dz[i, j] = scale * diff
     return loss / z.size
 
@@ -224,47 +291,90 @@ def gather_rows(out, x, index):
 
 
 @jit
-def _sgd(params, velocity, grads, lr, momentum):
+def clip_grad_norm(grads, max_norm):
+    """grads (P,). Returns ‖g‖₂; if it exceeds max_norm, g *= max_norm / (‖g‖₂ + 1e-6).
+
+    PyTorch's clip_grad_norm_ over all parameters at once.
+    """
+    total = 0.0
+    for i in range(grads.size):
+        total += np.float64(grads[i]) * np.float64(grads[i])
+    norm = math.sqrt(total)
+    if norm > max_norm:
+        scale = grads.dtype.type(max_norm / (norm + 1e-6))
+        for i in range(grads.size):
+            grads[i] *= scale
+    return norm
+
+
+@jit
+def _sgd(params, velocity, grads, lr, momentum, nesterov):
     for i in range(params.size):
         velocity[i] = momentum * velocity[i] + grads[i]
-        params[i] -= lr * velocity[i]
+        step = grads[i] + momentum * velocity[i] if nesterov else velocity[i]
+        params[i] -= lr * step
 
 
 @jit_parallel
-def sgd_step(params, velocity, grads, lr, momentum):
+def sgd_step(params, velocity, grads, lr, momentum, nesterov):
     """params, velocity, grads (P,).
 
-    v = μ·v + g;  p = p − lr·v   (PyTorch's form; μ = 0 is plain SGD).
+    v = μ·v + g;  p = p − lr·(g + μ·v) with Nesterov, else p = p − lr·v   (PyTorch's form;
+    μ = 0 is plain SGD).
     """
     t = params.dtype.type
     size, chunks = params.size, _chunks(params.size)
     for c in prange(chunks):
         lo, hi = c * size // chunks, (c + 1) * size // chunks
-        _sgd(params[lo:hi], velocity[lo:hi], grads[lo:hi], t(lr), t(momentum))
+        _sgd(params[lo:hi], velocity[lo:hi], grads[lo:hi], t(lr), t(momentum), nesterov)
 
 
 @jit
-def _adam(params, m, v, grads, step_size, inv_root_bias2, beta1, beta2, eps):
+def _adam(params, m, v, grads, decay, step_size, inv_root_bias2, beta1, beta2, eps):
     one = params.dtype.type(1)
     for i in range(params.size):
         g = grads[i]
         m[i] = beta1 * m[i] + (one - beta1) * g
         v[i] = beta2 * v[i] + (one - beta2) * g * g
-        params[i] -= step_size * m[i] / (np.sqrt(v[i]) * inv_root_bias2 + eps)
+        params[i] = params[i] * decay - step_size * m[i] / (np.sqrt(v[i]) * inv_root_bias2 + eps)
 
 
 @jit_parallel
-def adam_step(params, m, v, grads, lr, beta1, beta2, eps, step):
+def adam_step(params, m, v, grads, lr, beta1, beta2, eps, weight_decay, step):
     """params, m, v, grads (P,); step t ≥ 1 counts the updates made, this one included.
 
+    p = p·(1 − lr·λ)   (AdamW's decoupled weight decay; λ = 0 is Adam);
     m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;
     p = p − lr/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + ε)   (PyTorch's Adam: ε after the root).
     """
     t = params.dtype.type
+    decay = t(1 - lr * weight_decay)
     step_size = t(lr / (1 - beta1**step))
     inv_root_bias2 = t(1 / math.sqrt(1 - beta2**step))
     size, chunks = params.size, _chunks(params.size)
     for c in prange(chunks):
         lo, hi = c * size // chunks, (c + 1) * size // chunks
-        _adam(params[lo:hi], m[lo:hi], v[lo:hi], grads[lo:hi], step_size, inv_root_bias2,
-              t(beta1), t(beta2), t(eps))
+        _adam(params[lo:hi], m[lo:hi], v[lo:hi], grads[lo:hi], decay, step_size,
+              inv_root_bias2, t(beta1), t(beta2), t(eps))
+
+
+@jit
+def _rmsprop(params, square_avg, grads, lr, alpha, eps):
+    one = params.dtype.type(1)
+    for i in range(params.size):
+        g = grads[i]
+        square_avg[i] = alpha * square_avg[i] + (one - alpha) * g * g
+        params[i] -= lr * g / (np.sqrt(square_avg[i]) + eps)
+
+
+@jit_parallel
+def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
+    """params, square_avg, grads (P,).
+
+    s = α·s + (1−α)·g²;  p = p − lr·g / (√s + ε)   (PyTorch's RMSprop, not centered).
+    """
+    t = params.dtype.type
+    size, chunks = params.size, _chunks(params.size)
+    for c in prange(chunks):
+        lo, hi = c * size // chunks, (c + 1) * size // chunks
+        _rmsprop(params[lo:hi], square_avg[lo:hi], grads[lo:hi], t(lr), t(alpha), t(eps))

@@ -3,9 +3,14 @@
 Nothing here is optimized; each function states its equation as directly as NumPy allows.
 Shapes: ``N`` samples, ``I`` inputs, ``O`` outputs (``C`` classes), ``P`` parameters.
 """
+import math
+
 import numpy as np
 
-from kernels import LINEAR, RELU, SIGMOID, SOFTMAX, TANH
+from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
+
+GELU_C = math.sqrt(2 / math.pi)  # gelu uses the tanh approximation (PyTorch approximate="tanh")
+GELU_K = 0.044715
 
 
 def _sigmoid(z):
@@ -18,7 +23,7 @@ def _softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _activate(z, activation):
+def _activate(z, activation, alpha):
     if activation == LINEAR:
         return z
     if activation == RELU:
@@ -29,11 +34,17 @@ def _activate(z, activation):
         return np.tanh(z)
     if activation == SOFTMAX:
         return _softmax(z)
+    if activation == LEAKY_RELU:
+        return np.where(z > 0, z, alpha * z)
+    if activation == ELU:
+        return np.where(z > 0, z, alpha * np.expm1(np.minimum(z, 0)))
+    if activation == GELU:
+        return 0.5 * z * (1 + np.tanh(GELU_C * (z + GELU_K * z**3)))
     raise ValueError("unknown activation code")
 
 
-def _derivative(out, activation):
-    """f'(z) written in terms of out = f(z)."""
+def _derivative(out, z, activation, alpha):
+    """f'(z), written in terms of out = f(z) wherever the math allows."""
     if activation == LINEAR:
         return np.ones_like(out)
     if activation == RELU:
@@ -42,25 +53,37 @@ def _derivative(out, activation):
         return out * (1 - out)
     if activation == TANH:
         return 1 - out * out
+    if activation == LEAKY_RELU:
+        return np.where(out > 0, 1, alpha).astype(out.dtype)
+    if activation == ELU:
+        return np.where(out > 0, 1, out + alpha).astype(out.dtype)
+    if activation == GELU:
+        t = np.tanh(GELU_C * (z + GELU_K * z**3))
+        return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * GELU_C * (1 + 3 * GELU_K * z * z)
     raise ValueError("softmax has no standalone backward: it is fused into the cce loss")
 
 
-def dense_forward(out, x, W, b, activation):
-    """x (N, I), W (I, O), b (O,), out (N, O).
+def dense_forward(out, z, x, W, b, activation, alpha):
+    """x (N, I), W (I, O), b (O,), out (N, O), z (N, O) or (0, O).
 
-    out = f(x·W + b), with f given by an activation code from ``kernels.ACTIVATIONS``.
+    z = x·W + b;  out = f(z), f given by a code from ``kernels.ACTIVATIONS`` with
+    parameter alpha (leaky_relu slope, elu scale). z is stored only when it has rows:
+    gelu's derivative needs it (``kernels.NEEDS_Z``).
     """
-    out[...] = _activate(x @ W + b, activation)
+    pre = x @ W + b
+    if z.shape[0] > 0:
+        z[...] = pre
+    out[...] = _activate(pre, activation, alpha)
 
 
-def dense_backward(dx, dW, db, dz, x, W, out, dout, activation):
-    """x (N, I), W (I, O), out (N, O), dout (N, O); dz (N, O), dW (I, O), db (O,), dx (N, I).
+def dense_backward(dx, dW, db, dz, x, W, out, z, dout, activation, alpha, l1, l2):
+    """x (N, I), W (I, O), out, z, dout (N, O); dz (N, O), dW (I, O), db (O,), dx (N, I).
 
-    dz = dout ⊙ f'(out);  dW = xᵀ·dz;  db = Σₙ dz;  dx = dz·Wᵀ.
+    dz = dout ⊙ f'(z);  dW = xᵀ·dz + l1·sign(W) + 2·l2·W;  db = Σₙ dz;  dx = dz·Wᵀ.
     An empty dx (shape (0, I)) skips the input gradient, which the first layer never needs.
     """
-    dz[...] = dout * _derivative(out, activation)
-    dW[...] = x.T @ dz
+    dz[...] = dout * _derivative(out, z, activation, alpha)
+    dW[...] = x.T @ dz + l1 * np.sign(W) + 2 * l2 * W
     db[...] = dz.sum(axis=0)
     if dx.shape[0] > 0:
         dx[...] = dz @ W.T
@@ -117,24 +140,66 @@ def gather_rows(out, x, index):
     out[...] = x[index]
 
 
-def sgd_step(params, velocity, grads, lr, momentum):
+def weight_penalty(W, l1, l2):
+    """W (I, O). Returns l1·Σ|W| + l2·ΣW²."""
+    W = W.astype(np.float64)
+    return float(l1 * np.abs(W).sum() + l2 * (W * W).sum())
+
+
+def dropout_forward(out, x, mask, rate):
+    """x, mask, out (N, F); mask holds uniform draws in [0, 1).
+
+    out = x ⊙ [mask ≥ rate] / (1 − rate)   (inverted dropout: no rescaling at test time).
+    """
+    out[...] = np.where(mask >= rate, x / (1 - rate), 0)
+
+
+def dropout_backward(dx, dout, mask, rate):
+    """dout, mask, dx (N, F).  dx = dout ⊙ [mask ≥ rate] / (1 − rate)."""
+    dx[...] = np.where(mask >= rate, dout / (1 - rate), 0)
+
+
+def clip_grad_norm(grads, max_norm):
+    """grads (P,). Returns ‖g‖₂; if it exceeds max_norm, g *= max_norm / (‖g‖₂ + 1e-6).
+
+    PyTorch's clip_grad_norm_ over all parameters at once.
+    """
+    norm = float(np.sqrt((grads.astype(np.float64) ** 2).sum()))
+    if norm > max_norm:
+        grads *= max_norm / (norm + 1e-6)
+    return norm
+
+
+def sgd_step(params, velocity, grads, lr, momentum, nesterov):
     """params, velocity, grads (P,).
 
-    v = μ·v + g;  p = p − lr·v   (PyTorch's form; μ = 0 is plain SGD).
+    v = μ·v + g;  p = p − lr·(g + μ·v) with Nesterov, else p = p − lr·v   (PyTorch's form;
+    μ = 0 is plain SGD).
     """
     velocity *= momentum
     velocity += grads
-    params -= lr * velocity
+    params -= lr * (grads + momentum * velocity if nesterov else velocity)
 
 
-def adam_step(params, m, v, grads, lr, beta1, beta2, eps, step):
+def adam_step(params, m, v, grads, lr, beta1, beta2, eps, weight_decay, step):
     """params, m, v, grads (P,); step t ≥ 1 counts the updates made, this one included.
 
+    p = p·(1 − lr·λ)   (AdamW's decoupled weight decay; λ = 0 is Adam);
     m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;
     p = p − lr/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + ε)   (PyTorch's Adam: ε after the root).
     """
+    params *= 1 - lr * weight_decay
     m[...] = beta1 * m + (1 - beta1) * grads
     v[...] = beta2 * v + (1 - beta2) * grads * grads
     bias1 = 1 - beta1**step
     bias2 = 1 - beta2**step
     params -= (lr / bias1) * m / (np.sqrt(v) / np.sqrt(bias2) + eps)
+
+
+def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
+    """params, square_avg, grads (P,).
+
+    s = α·s + (1−α)·g²;  p = p − lr·g / (√s + ε)   (PyTorch's RMSprop, not centered).
+    """
+    square_avg[...] = alpha * square_avg + (1 - alpha) * grads * grads
+    params -= lr * grads / (np.sqrt(square_avg) + eps)

@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 TOLERANCE = {  # numba kernel vs NumPy twin
-    np.float32: dict(rtol=2e-5, atol=2e-6),
+    np.float32: dict(rtol=2e-5, atol=1e-5),  # float32 sums over K = 784 differ by ~1e-6
     np.float64: dict(rtol=1e-11, atol=1e-13),
 }
 

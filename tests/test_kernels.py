@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels import ACTIVATIONS, numba_cpu, reference
+from kernels import ACTIVATIONS, NEEDS_Z, numba_cpu, reference
 from tests.conftest import TOLERANCE, kernel
 
 SHAPES = [pytest.param(1, 1, 1, id="1x1x1"), pytest.param(1, 784, 10, id="batch1"),
           pytest.param(7, 13, 5, id="odd"), pytest.param(128, 784, 128, id="mnist")]
-FORWARD = ["linear", "relu", "sigmoid", "tanh", "softmax"]
-BACKWARD = ["linear", "relu", "sigmoid", "tanh"]
+FORWARD = ["linear", "relu", "sigmoid", "tanh", "softmax", "leaky_relu", "elu", "gelu"]
+BACKWARD = [a for a in FORWARD if a != "softmax"]
+ALPHA = {"leaky_relu": 0.1, "elu": 1.3}  # the activations' parameter; ignored by the rest
 
 
 def run_both(name, outputs, *inputs):
@@ -41,28 +42,38 @@ def test_twins_share_a_signature(name):
             == inspect.signature(kernel(reference, name)))
 
 
+def z_buffer(activation, n, o, dtype):
+    """Where dense_forward keeps z: (n, o) for the activations that need it, else (0, o)."""
+    return np.empty((n if ACTIVATIONS[activation] in NEEDS_Z else 0, o), dtype)
+
+
 @pytest.mark.parametrize("activation", FORWARD)
 @pytest.mark.parametrize("n, i, o", SHAPES)
 def test_dense_forward(activation, n, i, o, dtype, rng):
     x = rng.standard_normal((n, i)).astype(dtype)
     W = (rng.standard_normal((i, o)) / np.sqrt(i)).astype(dtype)
     b = rng.standard_normal(o).astype(dtype)
-    out = np.empty((n, o), dtype)
-    assert_same(run_both("dense_forward", [out], x, W, b, ACTIVATIONS[activation]), dtype)
+    outputs = [np.empty((n, o), dtype), z_buffer(activation, n, o, dtype)]
+    results = run_both("dense_forward", outputs, x, W, b, ACTIVATIONS[activation],
+                       ALPHA.get(activation, 0.0))
+    assert_same(results, dtype)
 
 
+@pytest.mark.parametrize("l1, l2", [(0.0, 0.0), (1e-3, 1e-2)], ids=["plain", "l1-l2"])
 @pytest.mark.parametrize("activation", BACKWARD)
 @pytest.mark.parametrize("n, i, o", SHAPES)
 @pytest.mark.parametrize("with_dx", [True, False], ids=["dx", "no-dx"])
-def test_dense_backward(activation, n, i, o, with_dx, dtype, rng):
+def test_dense_backward(activation, n, i, o, with_dx, l1, l2, dtype, rng):
     x = rng.standard_normal((n, i)).astype(dtype)
     W = (rng.standard_normal((i, o)) / np.sqrt(i)).astype(dtype)
-    out = np.empty((n, o), dtype)
-    reference.dense_forward(out, x, W, np.zeros(o, dtype), ACTIVATIONS[activation])
+    out, z = np.empty((n, o), dtype), np.empty((n, o), dtype)
+    alpha = ALPHA.get(activation, 0.0)
+    reference.dense_forward(out, z, x, W, np.zeros(o, dtype), ACTIVATIONS[activation], alpha)
     dout = rng.standard_normal((n, o)).astype(dtype)
     dx = np.empty((n if with_dx else 0, i), dtype)
     outputs = [dx, np.empty((i, o), dtype), np.empty(o, dtype), np.empty((n, o), dtype)]
-    results = run_both("dense_backward", outputs, x, W, out, dout, ACTIVATIONS[activation])
+    results = run_both("dense_backward", outputs, x, W, out, z, dout, ACTIVATIONS[activation],
+                       alpha, l1, l2)
     assert_same(results, dtype)
 
 
@@ -71,7 +82,8 @@ def test_softmax_has_no_standalone_backward():
     for module in (reference, numba_cpu):
         with pytest.raises(ValueError, match="fused"):
             module.dense_backward(np.empty((2, 3)), np.empty((3, 3)), np.empty(3),
-                                  np.empty((2, 3)), z, np.eye(3), z, z, ACTIVATIONS["softmax"])
+                                  np.empty((2, 3)), z, np.eye(3), z, z, z,
+                                  ACTIVATIONS["softmax"], 0.0, 0.0, 0.0)
 
 
 def logits(rng, n, c, dtype, scale):
@@ -125,21 +137,64 @@ def test_threshold_hits(n, o, dtype, rng):
     assert hits[0] == hits[1] == int(((z > 0) == (y == 1)).sum())
 
 
+@pytest.mark.parametrize("nesterov", [False, True], ids=["classic", "nesterov"])
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
 @pytest.mark.parametrize("p", [1, 13, 101_770])
-def test_sgd_step(p, momentum, dtype, rng):
+def test_sgd_step(p, momentum, nesterov, dtype, rng):
     params, velocity, grads = (rng.standard_normal(p).astype(dtype) for _ in range(3))
-    results = run_both("sgd_step", [params, velocity], grads, 0.1, momentum)
+    results = run_both("sgd_step", [params, velocity], grads, 0.1, momentum, nesterov)
     assert_same(results, dtype)
 
 
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01], ids=["adam", "adamw"])
 @pytest.mark.parametrize("step", [1, 2, 1000])
 @pytest.mark.parametrize("p", [1, 13, 101_770])
-def test_adam_step(p, step, dtype, rng):
+def test_adam_step(p, step, weight_decay, dtype, rng):
     params, m, grads = (rng.standard_normal(p).astype(dtype) for _ in range(3))
     v = rng.random(p).astype(dtype)
-    results = run_both("adam_step", [params, m, v], grads, 1e-3, 0.9, 0.999, 1e-8, step)
+    results = run_both("adam_step", [params, m, v], grads, 1e-3, 0.9, 0.999, 1e-8,
+                       weight_decay, step)
     assert_same(results, dtype)
+
+
+@pytest.mark.parametrize("p", [1, 13, 101_770])
+def test_rmsprop_step(p, dtype, rng):
+    params, grads = (rng.standard_normal(p).astype(dtype) for _ in range(2))
+    square_avg = rng.random(p).astype(dtype)
+    assert_same(run_both("rmsprop_step", [params, square_avg], grads, 1e-2, 0.99, 1e-8), dtype)
+
+
+@pytest.mark.parametrize("max_norm", [0.5, 1e9], ids=["clipped", "unclipped"])
+@pytest.mark.parametrize("p", [1, 13, 101_770])
+def test_clip_grad_norm(p, max_norm, dtype, rng):
+    grads = rng.standard_normal(p).astype(dtype)
+    results = run_both("clip_grad_norm", [grads], max_norm)
+    assert_same(results, dtype)
+    (clipped,), norm = results[1]
+    assert norm == pytest.approx(np.linalg.norm(grads.astype(np.float64)), rel=1e-6)
+    assert np.linalg.norm(clipped) <= min(max_norm, norm) * (1 + 1e-5)
+
+
+@pytest.mark.parametrize("n, i, o", [(1, 1, 1), (7, 13, 5), (784, 128, 1)])
+def test_weight_penalty(n, i, o, dtype, rng):
+    W = rng.standard_normal((i, o)).astype(dtype)
+    values = [module.weight_penalty(W, 1e-3, 1e-2) for module in (reference, numba_cpu)]
+    assert values[1] == pytest.approx(values[0], rel=1e-9)
+    assert values[0] == pytest.approx(1e-3 * np.abs(W).sum() + 1e-2 * (W.astype(float)**2).sum(),
+                                      rel=1e-6)
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.2, 0.9])
+@pytest.mark.parametrize("n, f", [(1, 1), (7, 13), (128, 128)])
+def test_dropout(n, f, rate, dtype, rng):
+    x, dout = (rng.standard_normal((n, f)).astype(dtype) for _ in range(2))
+    mask = rng.random((n, f)).astype(dtype)
+    assert_same(run_both("dropout_forward", [np.empty((n, f), dtype)], x, mask, rate), dtype)
+    assert_same(run_both("dropout_backward", [np.empty((n, f), dtype)], dout, mask, rate), dtype)
+    (out,), _ = run_both("dropout_forward", [np.empty((n, f), dtype)], x, mask, rate)[1]
+    kept = mask >= rate
+    np.testing.assert_allclose(out[kept], x[kept] / (1 - rate), rtol=1e-6)
+    assert not out[~kept].any()
 
 
 @pytest.mark.parametrize("n, m, f", [(1, 1, 1), (7, 13, 5), (128, 60000, 784)])

@@ -73,7 +73,8 @@ def test_training_reduces_the_loss(backend):
     history = model.fit(X, y, epochs=30, batch_size=32, validation_data=(X, y), verbose=0)
     loss = history.history["loss"]
     assert loss[-1] < 0.5 * loss[0]
-    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"}
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr",
+                                    "seconds"}
     assert len(history.epoch) == 30
     assert history.history["val_accuracy"][-1] == model.evaluate(X, y)["accuracy"]
 

@@ -1,0 +1,69 @@
+"""Callbacks for `fit`: objects with ``on_epoch_end(epoch, logs) -> bool`` (True stops).
+
+Optionally ``on_train_begin(model)`` and ``on_train_end(model)``.
+"""
+import math
+
+
+class EarlyStopping:
+    """Stop when a monitored value has not improved for `patience` epochs.
+
+    Parameters
+    ----------
+    monitor : str
+        A key of the epoch logs: "val_loss", "loss", "val_accuracy", ...
+    patience : int
+        Epochs without improvement to wait before stopping.
+    min_delta : float
+        The smallest change that counts as an improvement.
+    restore_best : bool
+        At the end of training, put back the weights of the best epoch.
+    mode : {"auto", "min", "max"}
+        "auto" maximizes accuracies and minimizes everything else.
+    """
+
+    def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, restore_best=True,
+                 mode="auto"):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"Invalid mode: {mode!r} (choose 'auto', 'min' or 'max')")
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"Invalid patience: {patience!r} (must be an integer ≥ 0)")
+        if not min_delta >= 0:
+            raise ValueError(f"Invalid min_delta: {min_delta!r} (must be ≥ 0)")
+        self.monitor, self.patience, self.min_delta = monitor, patience, float(min_delta)
+        self.restore_best = restore_best
+        if mode == "auto":
+            mode = "max" if "acc" in monitor else "min"
+        self.mode = mode
+
+    def on_train_begin(self, model):
+        self.model = model
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch, self.best_params, self.wait = None, None, 0
+        self.stopped_epoch = None
+
+    def improved(self, value):
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs):
+        if self.monitor not in logs:
+            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not among "
+                             f"the epoch logs {sorted(logs)}; pass validation data for "
+                             f"val_* keys")
+        value = logs[self.monitor]
+        if self.improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best:
+                self.best_params = self.model.params.copy()
+            return False
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            return True
+        return False
+
+    def on_train_end(self, model):
+        if self.restore_best and self.best_params is not None:
+            model.params[...] = self.best_params
