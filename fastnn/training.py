@@ -6,6 +6,8 @@ import time
 import numpy as np
 
 from fastnn.checks import positive_int
+from fastnn.model import CHUNK
+from fastnn.schedulers import ReduceLROnPlateau
 
 
 class History:
@@ -92,7 +94,8 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
 
     n_samples = len(X)
     rows = min(batch_size, n_samples)
-    model.allocate(rows)
+    # sized once for the batches and the validation chunks, so nothing grows mid-fit
+    model.allocate(max(rows, min(len(validation[0]), CHUNK)) if validation else rows)
     x_buffer = model.x_buffer
     t_buffer = np.empty((rows,) + targets.shape[1:], targets.dtype)
     per_sample = targets.size // n_samples  # outputs scored per sample, for accuracy
@@ -139,11 +142,10 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
         history.append(epoch, logs)
         if verbose:
             print(format_logs(epoch, epochs, logs), flush=True)
-        if scheduler is not None:
-            if hasattr(scheduler, "lr_at"):
-                scheduler.step()
-            else:
-                scheduler.step(logs.get("val_loss", logs["loss"]))
+        if isinstance(scheduler, ReduceLROnPlateau):
+            scheduler.step(logs.get("val_loss", logs["loss"]))
+        elif scheduler is not None:
+            scheduler.step()
         stop = [bool(callback.on_epoch_end(epoch, logs)) for callback in callbacks]
         if any(stop):
             break

@@ -6,7 +6,7 @@ import pytest
 
 import fastnn as fnn
 
-HIDDEN = ["linear", "relu", "sigmoid", "tanh"]
+HIDDEN = ["linear", "relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu"]
 OUTPUT = {"cce": "softmax", "bce": "sigmoid", "mse": "linear"}
 
 
@@ -23,18 +23,20 @@ def toy_problem(loss, n=16, n_in=5, n_out=3, seed=0):
 
 
 def small_model(loss, hidden="tanh", backend="numpy", dtype="float64", optimizer=None,
-                n_in=5, n_out=3, seed=0):
-    layers = [fnn.Dense(n_in, 6, activation=hidden), fnn.Dense(6, 4, activation=hidden),
-              fnn.Dense(4, n_out, activation=OUTPUT[loss])]
+                n_in=5, n_out=3, seed=0, l1=0.0, l2=0.0):
+    layers = [fnn.Dense(n_in, 6, activation=hidden, l1=l1, l2=l2),
+              fnn.Dense(6, 4, activation=hidden, l1=l1, l2=l2),
+              fnn.Dense(4, n_out, activation=OUTPUT[loss], l1=l1, l2=l2)]
     return fnn.Sequential(layers, loss=loss, optimizer=optimizer, seed=seed, backend=backend,
                           dtype=dtype)
 
 
+@pytest.mark.parametrize("l1, l2", [(0.0, 0.0), (1e-2, 3e-2)], ids=["plain", "l1-l2"])
 @pytest.mark.parametrize("loss", list(OUTPUT))
 @pytest.mark.parametrize("hidden", HIDDEN)
-def test_gradients_match_central_differences(hidden, loss, backend):
+def test_gradients_match_central_differences(hidden, loss, l1, l2, backend):
     X, y = toy_problem(loss)
-    model = small_model(loss, hidden, backend)
+    model = small_model(loss, hidden, backend, l1=l1, l2=l2)
     rng = np.random.default_rng(1)  # nonzero biases keep every ReLU away from its kink
     model.set_weights([rng.normal(0.1, 0.5, w.shape) for w in model.get_weights()])
     _, grads = model.compute_gradients(X, y)
