@@ -220,6 +220,7 @@ class Dropout(Layer):
         self.mask = np.empty_like(self.out)
 
     def forward(self, k, x, training=False, logits=False):
+        self.active = training  # backward must undo what forward did
         if not training:
             return x
         n = x.shape[0]
@@ -230,4 +231,7 @@ class Dropout(Layer):
 
     def backward(self, k, x, dx, logits=False):
         n = x.shape[0]
+        if not self.active:
+            dx[...] = self.dout[:n]
+            return
         k.dropout_backward(dx, self.dout[:n], self.mask[:n], self.rate)

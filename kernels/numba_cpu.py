@@ -292,7 +292,7 @@ def gather_rows(out, x, index):
 
 @jit
 def clip_grad_norm(grads, max_norm):
-    """grads (P,). Returns ‖g‖₂; if it exceeds max_norm, g *= max_norm / (‖g‖₂ + 1e-6).
+    """grads (P,). Returns ‖g‖₂; g *= c where c = max_norm / (‖g‖₂ + 1e-6) is below 1.
 
     PyTorch's clip_grad_norm_ over all parameters at once.
     """
@@ -300,10 +300,11 @@ def clip_grad_norm(grads, max_norm):
     for i in range(grads.size):
         total += np.float64(grads[i]) * np.float64(grads[i])
     norm = math.sqrt(total)
-    if norm > max_norm:
-        scale = grads.dtype.type(max_norm / (norm + 1e-6))
+    scale = max_norm / (norm + 1e-6)
+    if scale < 1:
+        t = grads.dtype.type(scale)
         for i in range(grads.size):
-            grads[i] *= scale
+            grads[i] *= t
     return norm
 
 

@@ -160,13 +160,14 @@ def dropout_backward(dx, dout, mask, rate):
 
 
 def clip_grad_norm(grads, max_norm):
-    """grads (P,). Returns ‖g‖₂; if it exceeds max_norm, g *= max_norm / (‖g‖₂ + 1e-6).
+    """grads (P,). Returns ‖g‖₂; g *= c where c = max_norm / (‖g‖₂ + 1e-6) is below 1.
 
     PyTorch's clip_grad_norm_ over all parameters at once.
     """
     norm = float(np.sqrt((grads.astype(np.float64) ** 2).sum()))
-    if norm > max_norm:
-        grads *= max_norm / (norm + 1e-6)
+    scale = max_norm / (norm + 1e-6)
+    if scale < 1:
+        grads *= scale
     return norm
 
 

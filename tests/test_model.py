@@ -239,3 +239,19 @@ def test_mnist_subset_reaches_94_percent(mnist):
                            loss="cce", optimizer=fnn.Adam(lr=1e-3), seed=0)
     model.fit(X[:20_000], y[:20_000], epochs=4, batch_size=64, verbose=0)
     assert model.evaluate(X_test, y_test)["accuracy"] >= 0.94
+
+
+def test_gradients_with_dropout_are_those_of_the_model_without_it(backend):
+    X, y = toy_problem("cce")
+    with_dropout = fnn.Sequential([fnn.Dense(5, 6, "tanh"), fnn.Dropout(0.5),
+                                   fnn.Dense(6, 3, "softmax")], backend=backend,
+                                  dtype="float64")
+    with_dropout.fit(X, y, epochs=1, batch_size=4, verbose=0)  # leaves masks behind
+    plain = fnn.Sequential([fnn.Dense(5, 6, "tanh"), fnn.Dense(6, 3, "softmax")],
+                           backend=backend, dtype="float64")
+    plain.set_weights(with_dropout.get_weights())
+    loss, grads = with_dropout.compute_gradients(X, y)
+    expected_loss, expected = plain.compute_gradients(X, y)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    for g, e in zip(grads, expected):
+        np.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-15)
