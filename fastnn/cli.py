@@ -23,6 +23,8 @@ def build_parser():
     train.add_argument("--samples", type=int, default=None,
                        help="train on the first N training images only (quick runs)")
     train.add_argument("--save", metavar="PATH", default=None, help="save the model (.npz)")
+    train.add_argument("--plot", metavar="DIR", default=None,
+                       help="write training curves and a predictions grid (PNG) to DIR")
     train.add_argument("--verbose", type=int, choices=[0, 1, 2], default=1)
     return parser
 
@@ -41,7 +43,9 @@ def train_mnist(args):
     print(f"fastnn: MNIST {arch}, {model.backend} backend, batch {args.batch_size}, "
           f"{args.epochs} epochs, {len(X)} training samples", flush=True)
     start = time.perf_counter()
-    model.fit(X, y, epochs=args.epochs, batch_size=args.batch_size, verbose=args.verbose or 2)
+    history = model.fit(X, y, epochs=args.epochs, batch_size=args.batch_size,
+                        validation_data=(X_test, y_test) if args.plot else None,
+                        verbose=args.verbose or 2)
     total = time.perf_counter() - start
     test = model.evaluate(X_test, y_test)
     print(f"test loss {test['loss']:.4f}  test accuracy {test['accuracy']:.4f}  "
@@ -49,7 +53,21 @@ def train_mnist(args):
     if args.save:
         model.save(args.save)
         print(f"saved to {args.save}")
+    if args.plot:
+        write_plots(args.plot, model, history, X_test, y_test)
     return 0
+
+
+def write_plots(folder, model, history, X_test, y_test):
+    from pathlib import Path
+
+    from fastnn import plot
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    plot.history(history, folder / "history.png")
+    plot.mnist_predictions(model, X_test, y_test, folder / "predictions.png")
+    plot.confusion_matrix(y_test, model.predict(X_test), folder / "confusion.png")
+    print(f"plots written to {folder}/ (history.png, predictions.png, confusion.png)")
 
 
 def main(argv=None):

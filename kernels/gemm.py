@@ -26,6 +26,8 @@ How it is fast (each point was measured; see the benchmark suite):
   (`matmul`), its transpose (`matmul_nt`) and a narrow dW (`matmul_tn`) are copied into
   small scratch arrays, at most the size of that weight matrix.
 """
+import os
+
 import numba as nb
 import numpy as np
 from numba import config, prange
@@ -34,6 +36,13 @@ from numba.extending import intrinsic
 from numba.np.ufunc.parallel import _launch_threads
 
 from kernels.compile import jit, jit_parallel
+
+# libgomp's default spin-wait (300,000 rounds) makes every parallel region wait a whole
+# time slice for a descheduled thread when another process wants a core: training ran 40×
+# slower on a busy 2-core machine. Spinning briefly and then sleeping degrades to about
+# single-thread speed instead, for ~8% on an idle machine. Takes effect only if OpenMP is
+# not loaded yet, and never overrides the user's own setting.
+os.environ.setdefault("GOMP_SPINCOUNT", "1000")
 
 # A caller loaded from Numba's cache does not start the thread pool that the parallel
 # function it embeds needs (numba issue #8578): start it here, once, at import.

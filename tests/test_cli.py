@@ -13,9 +13,19 @@ from tests.conftest import ROOT, SHARED_MNIST
 def test_train_mnist_prints_epochs_and_saves(mnist, tmp_path, capsys):
     path = tmp_path / "mnist.npz"
     data = os.environ.get("FASTNN_DATA") or str(SHARED_MNIST)
-    assert main(["train", "mnist", "--epochs", "2", "--samples", "3000", "--hidden", "32",
-                 "--batch-size", "64", "--data", data, "--save", str(path)]) == 0
+    plots = tmp_path / "plots"
+    argv = ["train", "mnist", "--epochs", "2", "--samples", "3000", "--hidden", "32",
+            "--batch-size", "64", "--data", data, "--save", str(path)]
+    try:
+        import matplotlib  # noqa: F401
+        argv += ["--plot", str(plots)]
+    except ImportError:
+        plots = None
+    assert main(argv) == 0
     out = capsys.readouterr().out
+    if plots is not None:
+        for name in ("history.png", "predictions.png", "confusion.png"):
+            assert (plots / name).stat().st_size > 1000
     assert "784-32-10" in out
     assert "epoch 2/2" in out and "accuracy" in out
     accuracy = float(out.split("test accuracy ")[1].split()[0])
