@@ -139,8 +139,8 @@ def _add_penalty_gradient(dW, W, l1, l2):
     for i in range(W.shape[0]):
         for j in range(W.shape[1]):
             w = W[i, j]
-            sign = (w > zero) - (w < zero)
-            dW[i, j] += l1 * sign + l2_twice * w
+            l1_term = l1 if w > zero else (-l1 if w < zero else zero)
+            dW[i, j] += l1_term + l2_twice * w
 
 
 @jit
