@@ -13,7 +13,8 @@ class EarlyStopping:
     monitor : str
         A key of the epoch logs: "val_loss", "loss", "val_accuracy", ...
     patience : int
-        Epochs without improvement to wait before stopping.
+        Training stops after this many epochs in a row without improvement (Keras's
+        meaning: patience=0 stops at the first epoch that does not improve).
     min_delta : float
         The smallest change that counts as an improvement.
     restore_best : bool
@@ -59,7 +60,7 @@ class EarlyStopping:
                 self.best_params = self.model.params.copy()
             return False
         self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience:
             self.stopped_epoch = epoch
             return True
         return False

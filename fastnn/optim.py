@@ -22,7 +22,7 @@ class Optimizer:
     state_names = ()  # flat arrays of the parameter buffer's size, zero at the start
 
     def __init__(self, lr, clip_norm=None):
-        self.lr = _check("learning rate", lr)
+        self.lr = _check("learning rate", lr, low_open=False)  # 0 is allowed, as in PyTorch
         self.clip_norm = None if clip_norm is None else _check("clip_norm", clip_norm)
         self.step_count = 0
 
@@ -69,7 +69,7 @@ class Optimizer:
             else:
                 current[...] = value
         self.step_count = int(state["step_count"])
-        self.lr = _check("learning rate", state["lr"])
+        self.lr = _check("learning rate", state["lr"], low_open=False)
 
 
 class SGD(Optimizer):

@@ -60,7 +60,7 @@ def _validation(model, X, y, validation_data, validation_split):
     if not 0.0 < validation_split < 1.0:
         raise ValueError(f"Invalid validation_split: {validation_split!r} (must be in (0, 1))")
     from fastnn.datasets import train_test_split
-    stratify = model.loss.name == "cce" and np.asarray(y).ndim == 1
+    stratify = model.loss.hits is not None and np.asarray(y).ndim == 1  # classifiers
     X, X_val, y, y_val = train_test_split(X, y, test_size=validation_split, seed=model.seed,
                                           stratify=np.asarray(y) if stratify else False)
     return X, y, (X_val, y_val)

@@ -285,9 +285,18 @@ def gather_rows(out, x, index):
     """x (M, F), index (N,) integers in [0, M); out (N, F).  out = x[index]."""
     n = index.size
     chunks = _chunks(out.size)
+    if chunks == 1:  # a parallel region, even of one chunk, waits for the other thread
+        _gather(out, x, index)
+        return
     for c in prange(chunks):
-        for r in range(c * n // chunks, (c + 1) * n // chunks):
-            out[r] = x[index[r]]
+        lo, hi = c * n // chunks, (c + 1) * n // chunks
+        _gather(out[lo:hi], x, index[lo:hi])
+
+
+@jit
+def _gather(out, x, index):
+    for r in range(index.size):
+        out[r] = x[index[r]]
 
 
 @jit
@@ -325,6 +334,9 @@ def sgd_step(params, velocity, grads, lr, momentum, nesterov):
     """
     t = params.dtype.type
     size, chunks = params.size, _chunks(params.size)
+    if chunks == 1:
+        _sgd(params, velocity, grads, t(lr), t(momentum), nesterov)
+        return
     for c in prange(chunks):
         lo, hi = c * size // chunks, (c + 1) * size // chunks
         _sgd(params[lo:hi], velocity[lo:hi], grads[lo:hi], t(lr), t(momentum), nesterov)
@@ -353,6 +365,9 @@ def adam_step(params, m, v, grads, lr, beta1, beta2, eps, weight_decay, step):
     step_size = t(lr / (1 - beta1**step))
     inv_root_bias2 = t(1 / math.sqrt(1 - beta2**step))
     size, chunks = params.size, _chunks(params.size)
+    if chunks == 1:
+        _adam(params, m, v, grads, decay, step_size, inv_root_bias2, t(beta1), t(beta2), t(eps))
+        return
     for c in prange(chunks):
         lo, hi = c * size // chunks, (c + 1) * size // chunks
         _adam(params[lo:hi], m[lo:hi], v[lo:hi], grads[lo:hi], decay, step_size,
@@ -376,6 +391,9 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
     """
     t = params.dtype.type
     size, chunks = params.size, _chunks(params.size)
+    if chunks == 1:
+        _rmsprop(params, square_avg, grads, t(lr), t(alpha), t(eps))
+        return
     for c in prange(chunks):
         lo, hi = c * size // chunks, (c + 1) * size // chunks
         _rmsprop(params[lo:hi], square_avg[lo:hi], grads[lo:hi], t(lr), t(alpha), t(eps))

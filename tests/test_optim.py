@@ -87,7 +87,7 @@ def test_state_dict_round_trip_continues_identically():
 
 
 @pytest.mark.parametrize("build, message", [
-    (lambda: fnn.SGD(lr=0), "Invalid learning rate"),
+    (lambda: fnn.SGD(lr=-0.1), "Invalid learning rate"),
     (lambda: fnn.SGD(lr=0.1, nesterov=True), "Nesterov"),
     (lambda: fnn.Adam(beta1=1.0), "Invalid beta1"),
     (lambda: fnn.AdamW(weight_decay=-1), "Invalid weight_decay"),
