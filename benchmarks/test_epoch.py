@@ -1,4 +1,6 @@
 """One MNIST training epoch (784-128-64-10, ReLU, softmax+CCE, Adam, float32): numba vs numpy."""
+import time
+
 import pytest
 
 import fastnn as fnn
@@ -17,6 +19,7 @@ def test_mnist_epoch(benchmark, mnist, backend, batch_size):
     (X, y), _ = mnist
     model = mnist_model(backend)
     model.fit(X[:1024], y[:1024], epochs=1, batch_size=batch_size, verbose=0)  # compile
+    time.sleep(0.3)  # let the other backend's thread pool fall asleep (see conftest.warm)
     benchmark.pedantic(model.fit, args=(X, y), rounds=5, warmup_rounds=1,
                        kwargs=dict(epochs=1, batch_size=batch_size, verbose=0))
 
