@@ -6,7 +6,7 @@ import numpy as np
 from fastnn import backend as backends
 from fastnn import losses
 from fastnn.checks import as_features, same_length
-from fastnn.layers import Dense, Layer
+from fastnn.layers import Dense, Dropout, Layer
 from fastnn.optim import Adam, Optimizer
 
 CHUNK = 1024  # rows per kernel call when predicting or evaluating
@@ -298,7 +298,6 @@ def mlp(sizes, activation="relu", output="softmax", loss="cce", optimizer=None, 
         layers.append(Dense(n_in, n_out, activation=output if last else activation,
                             **dense_options))
         if dropout and not last:
-            from fastnn.layers import Dropout
             layers.append(Dropout(dropout))
     return Sequential(layers, loss=loss, optimizer=optimizer, seed=seed, backend=backend,
                       dtype=dtype)
