@@ -6,16 +6,24 @@ nothing and does not even import Numba.
 import importlib
 import os
 
+from fastnn.checks import known_name
+
 BACKENDS = {"numba": "kernels.numba_cpu", "numpy": "kernels.reference"}
 DEFAULT = "numba"
 
 
 def resolve(name=None):
-    """The backend's name: `name`, else $FASTNN_BACKEND, else "numba"; checked."""
-    name = name or os.environ.get("FASTNN_BACKEND") or DEFAULT
-    if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; choose one of {sorted(BACKENDS)}")
-    return name
+    """The backend's name: `name`, else $FASTNN_BACKEND, else "numba".
+
+    An unknown name raises `fastnn.errors.UnknownNameError` (a ValueError), saying
+    whether it came from the argument or the environment.
+    """
+    if name:
+        return known_name("backend", name, BACKENDS)
+    env = os.environ.get("FASTNN_BACKEND")
+    if env:
+        return known_name("backend", env, BACKENDS, context=" in $FASTNN_BACKEND")
+    return DEFAULT
 
 
 def load(name=None):

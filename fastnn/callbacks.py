@@ -2,7 +2,11 @@
 
 Optionally ``on_train_begin(model)`` and ``on_train_end(model)``.
 """
+import difflib
 import math
+
+from fastnn.checks import flag, integer, number, option
+from fastnn.errors import HyperParameterError
 
 
 class EarlyStopping:
@@ -25,14 +29,14 @@ class EarlyStopping:
 
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, restore_best=True,
                  mode="auto"):
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"Invalid mode: {mode!r} (choose 'auto', 'min' or 'max')")
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"Invalid patience: {patience!r} (must be an integer ≥ 0)")
-        if not min_delta >= 0:
-            raise ValueError(f"Invalid min_delta: {min_delta!r} (must be ≥ 0)")
-        self.monitor, self.patience, self.min_delta = monitor, patience, float(min_delta)
-        self.restore_best = restore_best
+        mode = option("mode", mode, ("auto", "min", "max"))
+        if not isinstance(monitor, str) or not monitor:
+            raise HyperParameterError(f"Invalid monitor: {monitor!r} (must be the name of an "
+                                      f"epoch log such as 'val_loss')")
+        self.monitor = monitor
+        self.patience = integer("patience", patience, 0)
+        self.min_delta = number("min_delta", min_delta, low=0)
+        self.restore_best = flag("restore_best", restore_best)
         if mode == "auto":
             mode = "max" if "acc" in monitor else "min"
         self.mode = mode
@@ -50,9 +54,11 @@ class EarlyStopping:
 
     def on_epoch_end(self, epoch, logs):
         if self.monitor not in logs:
-            raise ValueError(f"EarlyStopping monitors {self.monitor!r}, which is not among "
-                             f"the epoch logs {sorted(logs)}; pass validation data for "
-                             f"val_* keys")
+            close = difflib.get_close_matches(self.monitor, list(logs), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise HyperParameterError(f"EarlyStopping monitors {self.monitor!r}, which is not "
+                                      f"among the epoch logs {sorted(logs)}; pass validation "
+                                      f"data for val_* keys.{hint}")
         value = logs[self.monitor]
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0

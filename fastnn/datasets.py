@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from fastnn.errors import (CorruptFileError, HyperParameterError, LabelError, NonFiniteError,
+                           ShapeError)
+
 __all__ = [
     "MNISTNotFoundError",
     "load_mnist",
@@ -101,10 +104,10 @@ def load_mnist(path=None, download=True):
     MNISTNotFoundError
         Files are missing and ``download`` is False or every mirror failed. The message
         names the folder and the four files to place there. A ``FileNotFoundError``.
-    ValueError
-        A file is corrupt: bad gzip data, wrong magic number or image size, truncated,
-        image and label counts that differ, or a label outside 0..9. The message names
-        the file.
+    fastnn.errors.CorruptFileError
+        A file is corrupt: bad gzip data (truncated, failed CRC), wrong magic number or
+        image size, truncated or with trailing bytes, image and label counts that differ,
+        or a label outside 0..9. The message names the file. A ``ValueError``.
     """
     folder = _find_dir(path)
     found = {name: _locate(folder, name) for name in FILES}
@@ -139,27 +142,27 @@ def read_idx(path, magic=None):
 
     Raises
     ------
-    ValueError
+    fastnn.errors.CorruptFileError
         Corrupt gzip data, a malformed or unexpected header, or a byte count that does
-        not match the header. The message names the file.
+        not match the header. The message names the file. A ``ValueError``.
     """
     data = _decompress(Path(path).read_bytes(), path)
     if len(data) < 4:
-        raise ValueError(f"{path}: truncated IDX file ({len(data)} bytes, no header)")
+        raise CorruptFileError(f"{path}: truncated IDX file ({len(data)} bytes, no header)")
     got = int.from_bytes(data[:4], "big")
     if magic is not None and got != magic:
-        raise ValueError(f"{path}: magic number is {got}, expected {magic}")
+        raise CorruptFileError(f"{path}: magic number is {got}, expected {magic}")
     if data[:2] != b"\0\0" or data[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path}: not an IDX file (magic number {got})")
+        raise CorruptFileError(f"{path}: not an IDX file (magic number {got})")
     dtype, ndim = _IDX_DTYPES[data[2]], data[3]
     start = 4 + 4 * ndim
     if len(data) < start:
-        raise ValueError(f"{path}: truncated IDX header ({len(data)} bytes)")
+        raise CorruptFileError(f"{path}: truncated IDX header ({len(data)} bytes)")
     shape = tuple(int.from_bytes(data[i : i + 4], "big") for i in range(4, start, 4))
     expected = math.prod(shape) * dtype.itemsize
     if len(data) - start != expected:
         problem = "truncated" if len(data) - start < expected else "has trailing bytes"
-        raise ValueError(
+        raise CorruptFileError(
             f"{path}: {problem}: header {shape} needs {expected} data bytes, "
             f"file has {len(data) - start}"
         )
@@ -172,15 +175,15 @@ def _load_split(images_path, labels_path):
     labels = read_idx(labels_path, magic=LABELS_MAGIC)
     if images.shape[1:] != (28, 28):
         h, w = images.shape[1:]
-        raise ValueError(f"{images_path}: images are {h}x{w}, expected 28x28")
+        raise CorruptFileError(f"{images_path}: images are {h}x{w}, expected 28x28")
     if len(images) != len(labels):
-        raise ValueError(
+        raise CorruptFileError(
             f"{images_path} has {len(images)} images but "
             f"{labels_path} has {len(labels)} labels"
         )
     if labels.size and labels.max() > 9:
         i = int(np.argmax(labels > 9))
-        raise ValueError(f"{labels_path}: label {labels[i]} at index {i} is not in 0..9")
+        raise CorruptFileError(f"{labels_path}: label {labels[i]} at index {i} is not in 0..9")
     x = images.reshape(len(images), 784) / np.float32(255)  # one pass, float32 out
     return x, labels.astype(np.int64)
 
@@ -255,14 +258,14 @@ def _decompress(data, source):
     try:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"{source}: corrupt gzip data ({exc})") from None
+        raise CorruptFileError(f"{source}: corrupt gzip data ({exc})") from None
 
 
 def _check_sha256(data, name, source):
     """Raise ValueError unless ``data`` (decompressed) matches ``SHA256[name]``."""
     digest = hashlib.sha256(data).hexdigest()
     if digest != SHA256[name]:
-        raise ValueError(f"{source}: sha256 {digest} does not match {SHA256[name]}")
+        raise CorruptFileError(f"{source}: sha256 {digest} does not match {SHA256[name]}")
 
 
 def _write_atomic(path, data):
@@ -355,7 +358,7 @@ def circles(n_samples=500, noise=0.1, factor=0.5, seed=0):
     n = _check_int("n_samples", n_samples, 1)
     noise = _check_noise(noise)
     if not (isinstance(factor, numbers.Real) and 0 <= factor < 1):
-        raise ValueError(f"factor must be a number in [0, 1), got {_show(factor)}")
+        raise HyperParameterError(f"factor must be a number in [0, 1), got {_show(factor)}")
     n_outer = n - n // 2
     n_inner = n // 2
     parts = []
@@ -445,7 +448,7 @@ def spirals(n_samples=500, n_classes=3, noise=0.2, seed=0):
     k = _check_int("n_classes", n_classes, 2)
     noise = _check_noise(noise)
     if n < k:
-        raise ValueError(
+        raise HyperParameterError(
             f"n_samples={n} is fewer than n_classes={k}: every class needs a sample"
         )
     rng = np.random.default_rng(seed)
@@ -500,19 +503,21 @@ def train_test_split(X, y, test_size=0.2, seed=0, stratify=None):
     """
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim == 0 or y.ndim == 0:
-        raise ValueError(
+        raise ShapeError(
             f"X and y need a samples axis, got shapes X {X.shape} and y {y.shape}"
         )
     n = len(X)
     if len(y) != n:
-        raise ValueError(f"X and y differ in length: {n} samples in X, {len(y)} in y")
+        raise ShapeError(f"X and y differ in length: {n} samples in X, {len(y)} in y")
     if not (isinstance(test_size, numbers.Real) and 0 < test_size < 1):
-        raise ValueError(f"test_size must be a number in (0, 1), got {_show(test_size)}")
+        raise HyperParameterError(
+            f"test_size must be a number in (0, 1), got {_show(test_size)}"
+        )
     # round() first so that e.g. 0.7 * 10 = 7.000000000000001 means 7, not 8
     n_test = math.ceil(round(test_size * n, 9))
     if not 0 < n_test < n:
         empty = "test" if n_test == 0 else "training"
-        raise ValueError(
+        raise HyperParameterError(
             f"test_size={_show(test_size)} with {n} samples leaves the {empty} set empty "
             f"({n_test} of {n} samples in the test set)"
         )
@@ -551,12 +556,12 @@ def one_hot(labels, n_classes=None):
     """
     labels = np.asarray(labels)
     if labels.ndim != 1:
-        raise ValueError(f"labels must be 1-D (n,), got shape {labels.shape}")
+        raise ShapeError(f"labels must be 1-D (n,), got shape {labels.shape}")
     if labels.dtype.kind not in "iuf":
-        raise ValueError(f"labels must be integers, got dtype {labels.dtype}")
+        raise LabelError(f"labels must be integers, got dtype {labels.dtype}")
     if n_classes is None:
         if labels.size == 0:
-            raise ValueError("cannot infer n_classes from empty labels; pass n_classes")
+            raise ShapeError("cannot infer n_classes from empty labels; pass n_classes")
         top = labels.max()  # a bad (negative, NaN, inf) maximum is reported below
         n_classes = int(top) + 1 if np.isfinite(top) and top >= 0 else 1
     else:
@@ -576,7 +581,7 @@ def one_hot(labels, n_classes=None):
             reason = "negative"
         else:
             reason = f"not below n_classes={n_classes}"
-        raise ValueError(f"label {_show(labels[i])} at index {i} is {reason}")
+        raise LabelError(f"label {_show(labels[i])} at index {i} is {reason}")
     out = np.zeros((len(labels), n_classes), dtype=np.float32)
     out[np.arange(len(labels)), labels.astype(np.int64)] = 1
     return out
@@ -621,10 +626,10 @@ def standardize(X, mean=None, std=None):
     """
     X = np.asarray(X)
     if X.ndim != 2:
-        raise ValueError(f"X must be 2-D (n, F), got shape {X.shape}")
+        raise ShapeError(f"X must be 2-D (n, F), got shape {X.shape}")
     n, f = X.shape
     if n == 0 and (mean is None or std is None):
-        raise ValueError("X has no samples to compute mean and std from")
+        raise ShapeError("X has no samples to compute mean and std from")
     constant = (X == X[0]).all(axis=0) if n else np.zeros(f, dtype=bool)
     if mean is None:
         mean = X.mean(axis=0, dtype=np.float64)  # float32 sums drift over many samples
@@ -644,7 +649,7 @@ def standardize(X, mean=None, std=None):
         std = _check_stat("std", std, f)
         if (std < 0).any():
             i = int(np.argmax(std < 0))
-            raise ValueError(f"std must be >= 0, got {_show(std[i])} for feature {i}")
+            raise HyperParameterError(f"std must be >= 0, got {_show(std[i])} for feature {i}")
     std = np.where(std == 0, 1, std).astype(np.float32)
     out /= std
     return out, mean.astype(np.float32), std
@@ -658,13 +663,13 @@ def _show(value):
 def _check_int(name, value, minimum):
     """``value`` as an int, or a ValueError naming ``name`` unless it is an int >= minimum."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {_show(value)}")
+        raise HyperParameterError(f"{name} must be an integer >= {minimum}, got {_show(value)}")
     return int(value)
 
 
 def _check_noise(noise):
     if not (isinstance(noise, numbers.Real) and math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0, got {_show(noise)}")
+        raise HyperParameterError(f"noise must be a finite number >= 0, got {_show(noise)}")
     return float(noise)
 
 
@@ -672,12 +677,12 @@ def _check_stat(name, value, n_features):
     """A given mean or std as a float64 (F,) array, or a ValueError naming it."""
     value = np.asarray(value, dtype=np.float64)
     if value.shape != (n_features,):
-        raise ValueError(
+        raise ShapeError(
             f"{name} must have shape ({n_features},) to match X, got {value.shape}"
         )
     if not np.isfinite(value).all():
         i = int(np.argmax(~np.isfinite(value)))
-        raise ValueError(f"{name} must be finite, got {_show(value[i])} for feature {i}")
+        raise NonFiniteError(f"{name} must be finite, got {_show(value[i])} for feature {i}")
     return value
 
 
@@ -698,11 +703,11 @@ def _strata(stratify, y, n):
         return None
     elif stratify is True:
         if y.ndim != 1:
-            raise ValueError(f"stratify=True needs 1-D labels y, got shape {y.shape}")
+            raise ShapeError(f"stratify=True needs 1-D labels y, got shape {y.shape}")
         stratify = y
     stratify = np.asarray(stratify)
     if stratify.shape != (n,):
-        raise ValueError(
+        raise ShapeError(
             f"stratify must be 1-D with one label per sample ({n},), "
             f"got shape {stratify.shape}"
         )

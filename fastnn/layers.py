@@ -8,6 +8,8 @@ workspace (rows, out_features); a backward pass writes the gradient of its input
 """
 import numpy as np
 
+from fastnn.checks import known_name, number, positive_int
+from fastnn.errors import ShapeError, UnknownNameError
 from kernels import ACTIVATIONS, LINEAR, NEEDS_Z
 
 INITS = ("he", "he_normal", "he_uniform", "xavier", "xavier_uniform", "xavier_normal",
@@ -44,20 +46,8 @@ def draw_weights(rng, init, fan_in, fan_out, dtype, std=0.01):
     elif init == "zeros":
         w = np.zeros(shape)
     else:
-        raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
+        raise UnknownNameError("init", init, INITS)
     return w.astype(dtype)
-
-
-def _positive_int(name, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"Dense {name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _non_negative(name, value):
-    if not isinstance(value, (int, float, np.number)) or not value >= 0 or not np.isfinite(value):
-        raise ValueError(f"Invalid {name}: {value!r} (must be a finite number ≥ 0)")
-    return float(value)
 
 
 class Layer:
@@ -110,19 +100,15 @@ class Dense(Layer):
 
     def __init__(self, in_features, out_features, activation="linear", init=None, l1=0.0,
                  l2=0.0, alpha=None, init_std=0.01):
-        self.in_features = _positive_int("in_features", in_features)
-        self.out_features = _positive_int("out_features", out_features)
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; "
-                             f"choose one of {sorted(ACTIVATIONS)}")
-        init = init or default_init(activation)
-        if init not in INITS:
-            raise ValueError(f"unknown init {init!r}; choose one of {INITS}")
-        self.activation, self.init = activation, init
-        self.l1, self.l2 = _non_negative("l1", l1), _non_negative("l2", l2)
-        self.alpha = _non_negative("alpha", DEFAULT_ALPHA.get(activation, 0.0)
-                                   if alpha is None else alpha)
-        self.init_std = _non_negative("init_std", init_std)
+        self.in_features = positive_int("Dense in_features", in_features)
+        self.out_features = positive_int("Dense out_features", out_features)
+        self.activation = known_name("activation", activation, ACTIVATIONS)
+        self.init = known_name("init", default_init(activation) if init is None else init,
+                               INITS)
+        self.l1, self.l2 = number("l1", l1, low=0), number("l2", l2, low=0)
+        self.alpha = number("alpha", DEFAULT_ALPHA.get(activation, 0.0)
+                            if alpha is None else alpha, low=0)
+        self.init_std = number("init_std", init_std, low=0)
 
     def __repr__(self):
         extras = "".join(f", {name}={getattr(self, name)!r}" for name in ("l1", "l2")
@@ -142,7 +128,7 @@ class Dense(Layer):
 
     def build(self, n_inputs):
         if n_inputs is not None and n_inputs != self.in_features:
-            raise ValueError(f"layer sizes do not chain: the previous layer outputs "
+            raise ShapeError(f"layer sizes do not chain: the previous layer outputs "
                              f"{n_inputs} but {self} takes {self.in_features}")
         return self.out_features
 
@@ -196,10 +182,7 @@ class Dropout(Layer):
     """
 
     def __init__(self, rate):
-        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.number)) \
-                or not 0.0 <= rate < 1.0:
-            raise ValueError(f"Invalid dropout rate: {rate!r} (must be in [0, 1))")
-        self.rate = float(rate)
+        self.rate = number("dropout rate", rate, low=0, high=1, high_open=True)
         self.rng = None
 
     def __repr__(self):
@@ -210,7 +193,7 @@ class Dropout(Layer):
 
     def build(self, n_inputs):
         if n_inputs is None:
-            raise ValueError("Dropout cannot be the first layer: its size comes from the "
+            raise ShapeError("Dropout cannot be the first layer: its size comes from the "
                              "layer before it")
         self.in_features = self.out_features = n_inputs
         return n_inputs

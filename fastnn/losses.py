@@ -5,6 +5,9 @@ fills dlogits in one call, and how it wants its targets.
 """
 import numpy as np
 
+from fastnn.checks import as_array, known_name, show
+from fastnn.errors import DTypeError, LabelError, NonFiniteError, ShapeError
+
 
 class Loss:
     name = ""
@@ -13,7 +16,11 @@ class Loss:
     hits = None      # the kernel that counts correct predictions, None for regression
 
     def targets(self, y, n_outputs, dtype):
-        """Check y and return it in the form the kernel wants."""
+        """Check y and return it in the form the kernel wants.
+
+        Raises DTypeError (not numbers), ShapeError (wrong shape) or LabelError /
+        NonFiniteError (values the loss cannot take), each naming the first bad entry.
+        """
         raise NotImplementedError
 
 
@@ -23,25 +30,32 @@ class CategoricalCrossEntropy(Loss):
     name, output, kernel, hits = "cce", "softmax", "softmax_cce", "argmax_hits"
 
     def targets(self, y, n_outputs, dtype):
-        y = np.asarray(y)
+        y = _numbers(y, self.name)
         if y.ndim == 2 and y.shape[1] == n_outputs and n_outputs > 1:
-            if not (np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
-                raise ValueError("cce targets of shape (N, C) must be one-hot rows")
+            bad = ~(np.isin(y, (0, 1)).all(axis=1) & (y.sum(axis=1) == 1))
+            if bad.any():
+                row = int(np.argmax(bad))
+                raise LabelError(f"cce targets of shape (N, C) must be one-hot rows; row "
+                                 f"{row} is {y[row].tolist()}")
             return y.argmax(axis=1).astype(np.int64)
         if y.ndim != 1:
-            raise ValueError(f"cce targets must be integer labels (N,) or one-hot (N, "
-                             f"{n_outputs}), got shape {y.shape}")
+            hint = "; for a column of labels use y.ravel()" if y.ndim == 2 and \
+                y.shape[1] == 1 else ""
+            raise ShapeError(f"cce targets must be integer labels (N,) or one-hot rows (N, "
+                             f"{n_outputs}), got shape {y.shape}{hint}")
         if y.dtype.kind == "f":
-            if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-                raise ValueError("cce labels must be integers")
-        elif y.dtype.kind not in "iub":
-            raise ValueError(f"cce labels must be integers, got dtype {y.dtype}")
-        labels = y.astype(np.int64)
-        if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
-            bad = labels[(labels < 0) | (labels >= n_outputs)][0]
-            raise ValueError(f"label {bad} out of range: the output layer has {n_outputs} "
-                             f"classes, so labels must be in [0, {n_outputs - 1}]")
-        return labels
+            whole = np.isfinite(y) & (y == np.round(y))
+            if not whole.all():
+                i = int(np.argmax(~whole))
+                raise LabelError(f"cce labels must be integers 0..{n_outputs - 1}; label "
+                                 f"{i} is {show(y[i])}")
+        outside = (y < 0) | (y >= n_outputs)  # checked before casting, so 1e30 stays big
+        if outside.any():
+            i = int(np.argmax(outside))
+            raise LabelError(f"label {show(y[i])} out of range (index {i}): the output layer "
+                             f"has {n_outputs} classes, so labels must be in "
+                             f"[0, {n_outputs - 1}]")
+        return y.astype(np.int64)
 
 
 class BinaryCrossEntropy(Loss):
@@ -51,8 +65,11 @@ class BinaryCrossEntropy(Loss):
 
     def targets(self, y, n_outputs, dtype):
         y = _as_matrix(y, n_outputs, dtype, self.name)
-        if not np.isin(y, (0, 1)).all():
-            raise ValueError("bce targets must be 0 or 1")
+        bad = ~np.isin(y, (0, 1))
+        if bad.any():
+            row, col = np.argwhere(bad)[0]
+            raise LabelError(f"bce targets must be 0 or 1; row {row}, column {col} is "
+                             f"{show(y[row, col])}")
         return y
 
 
@@ -63,17 +80,28 @@ class MeanSquaredError(Loss):
 
     def targets(self, y, n_outputs, dtype):
         y = _as_matrix(y, n_outputs, dtype, self.name)
-        if not np.all(np.isfinite(y)):
-            raise ValueError("mse targets contain NaN or inf")
+        finite = np.isfinite(y)
+        if not finite.all():
+            row, col = np.argwhere(~finite)[0]
+            raise NonFiniteError(f"mse targets contain {y[row, col]} at row {row}, column "
+                                 f"{col}; targets must be finite")
         return y
 
 
+def _numbers(y, name):
+    """y as an array of real numbers (bool, int, float), else DTypeError."""
+    y = as_array(y, f"{name} targets")
+    if y.dtype.kind not in "biuf":
+        raise DTypeError(f"{name} targets must be numbers, got dtype {y.dtype}")
+    return y
+
+
 def _as_matrix(y, n_outputs, dtype, name):
-    y = np.asarray(y)
+    y = _numbers(y, name)
     if y.ndim == 1 and n_outputs == 1:
         y = y[:, None]
     if y.ndim != 2 or y.shape[1] != n_outputs:
-        raise ValueError(f"{name} targets must have shape (N, {n_outputs}), got {y.shape}")
+        raise ShapeError(f"{name} targets must have shape (N, {n_outputs}), got {y.shape}")
     return np.ascontiguousarray(y, dtype=dtype)
 
 
@@ -82,9 +110,7 @@ LOSSES = {cls.name: cls for cls in (CategoricalCrossEntropy, BinaryCrossEntropy,
 
 
 def get(name):
-    """The loss called `name` ("cce", "bce" or "mse")."""
+    """The loss called `name` ("cce", "bce" or "mse"), or `name` itself if it is a Loss."""
     if isinstance(name, Loss):
         return name
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
-    return LOSSES[name]()
+    return LOSSES[known_name("loss", name, LOSSES)]()

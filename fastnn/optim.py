@@ -5,15 +5,13 @@ all gradients together when their global L2 norm exceeds it (PyTorch's clip_grad
 """
 import numpy as np
 
+from fastnn.checks import flag, known_name, number
+from fastnn.errors import DTypeError, HyperParameterError
+
 
 def _check(name, value, low=0.0, high=np.inf, low_open=True, high_open=False):
-    ok = isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
-    ok = ok and np.isfinite(value) and (value > low if low_open else value >= low)
-    ok = ok and (value < high if high_open else value <= high)
-    if not ok:
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise ValueError(f"Invalid {name}: {value!r} (must be in {lo}{low}, {high}{hi})")
-    return float(value)
+    """value as a float in the interval, else HyperParameterError naming it (see checks)."""
+    return number(name, value, low, high, low_open, high_open)
 
 
 class Optimizer:
@@ -83,9 +81,10 @@ class SGD(Optimizer):
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, clip_norm=None):
         super().__init__(lr, clip_norm)
         self.momentum = _check("momentum", momentum, low_open=False, high=1.0, high_open=True)
-        if nesterov and self.momentum == 0:
-            raise ValueError("Nesterov momentum requires a momentum > 0")
-        self.nesterov = bool(nesterov)
+        self.nesterov = flag("nesterov", nesterov)
+        if self.nesterov and self.momentum == 0:
+            raise HyperParameterError("Invalid nesterov: True (Nesterov momentum requires a "
+                                      "momentum > 0, got momentum=0)")
 
     def hyper_parameters(self):
         return dict(lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,
@@ -155,3 +154,15 @@ class RMSprop(Optimizer):
 
 
 OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop)}
+
+
+def get(optimizer):
+    """An optimizer from a fastnn optimizer (returned as is) or a name ("adam", "SGD", ...,
+    case-insensitive, with default hyper-parameters)."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if not isinstance(optimizer, str):
+        raise DTypeError(f"optimizer must be a fastnn optimizer such as fnn.Adam() or a name, "
+                         f"got {type(optimizer).__name__}")
+    by_lower = {name.lower(): cls for name, cls in OPTIMIZERS.items()}
+    return by_lower[known_name("optimizer", optimizer.lower(), by_lower)]()

@@ -21,15 +21,18 @@ optimizer, since fastnn optimizers have no state dict of their own.
 import math
 import numbers
 
+from fastnn.checks import option, show
+from fastnn.errors import DTypeError, HyperParameterError
+
 __all__ = ["Scheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau"]
 
 
 def _invalid(name, value, must):
-    return ValueError(f"Invalid {name}: {value!r} ({must})")
+    return HyperParameterError(f"Invalid {name}: {show(value)} ({must})")
 
 
 def _real(name, value, ok, must):
-    """value as a float if it is a finite real number with ok(value), else a ValueError."""
+    """value as a float if it is a finite real number with ok(value), else an error."""
     if (isinstance(value, bool) or not isinstance(value, numbers.Real)
             or not math.isfinite(value) or not ok(value)):
         raise _invalid(name, value, must)
@@ -41,12 +44,6 @@ def _int(name, value, low):
         raise _invalid(name, value, "must be a positive integer" if low == 1
                        else f"must be an integer ≥ {low}")
     return int(value)
-
-
-def _choice(name, value, choices):
-    if value not in choices:
-        raise _invalid(name, value, "must be " + " or ".join(map(repr, choices)))
-    return value
 
 
 def _optional_float(value):
@@ -81,7 +78,7 @@ class Scheduler:
     def _attach(self, optimizer):
         lr = getattr(optimizer, "lr", None)
         if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
-            raise TypeError(f"optimizer must have a numeric `lr` attribute, such as fnn.SGD(), "
+            raise DTypeError(f"optimizer must have a numeric `lr` attribute, such as fnn.SGD(), "
                             f"got {type(optimizer).__name__} with lr={lr!r}")
         self.optimizer, self.base_lr, self.last_epoch = optimizer, float(lr), 0
         self.last_lr = self.base_lr
@@ -110,7 +107,7 @@ class Scheduler:
         """Restore a ``state_dict()`` and write its lr to the optimizer."""
         missing, unknown = set(self._state) - set(state), set(state) - set(self._state)
         if missing or unknown:
-            raise ValueError(f"Invalid state_dict for {type(self).__name__}: missing keys "
+            raise HyperParameterError(f"Invalid state_dict for {type(self).__name__}: missing keys "
                              f"{sorted(missing)}, unknown keys {sorted(unknown)}")
         for name, convert in self._state.items():
             setattr(self, name, convert(state[name]))
@@ -194,11 +191,11 @@ class ReduceLROnPlateau(Scheduler):
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
                  threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
-        self.mode = _choice("mode", mode, ("min", "max"))
+        self.mode = option("mode", mode, ("min", "max"))
         self.factor = _real("factor", factor, lambda f: 0 <= f < 1, "must be in [0, 1)")
         self.patience = _int("patience", patience, 0)
         self.threshold = _real("threshold", threshold, lambda t: t >= 0, "must be a number ≥ 0")
-        self.threshold_mode = _choice("threshold_mode", threshold_mode, ("rel", "abs"))
+        self.threshold_mode = option("threshold_mode", threshold_mode, ("rel", "abs"))
         self.cooldown = _int("cooldown", cooldown, 0)
         self.min_lr = _real("min_lr", min_lr, lambda m: m >= 0, "must be a number ≥ 0")
         self.eps = _real("eps", eps, lambda e: e >= 0, "must be a number ≥ 0")
@@ -214,8 +211,15 @@ class ReduceLROnPlateau(Scheduler):
         return metric > (best * (1.0 + self.threshold) if rel else best + self.threshold)
 
     def step(self, metric):
-        """End an epoch whose monitored value (e.g. validation loss) was `metric`."""
-        metric = float(metric)
+        """End an epoch whose monitored value (e.g. validation loss) was `metric`.
+
+        A NaN metric counts as an epoch without improvement, as in PyTorch.
+        """
+        try:
+            metric = float(metric)
+        except (TypeError, ValueError):
+            raise DTypeError(f"ReduceLROnPlateau.step needs the monitored value as a number, "
+                             f"got {type(metric).__name__} {show(metric)}") from None
         self.last_epoch += 1
         if self._is_better(metric):
             self.best, self.num_bad_epochs = metric, 0
