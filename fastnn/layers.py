@@ -1,7 +1,7 @@
 """Layers: hyper-parameters, views into the model's flat buffers, and one kernel call each way.
 
 A layer has ``build(n_inputs)``, ``bind(params, grads)``, ``initialize(rng)``,
-``allocate(rows, dtype)``, ``forward(k, x, training)`` and ``backward(k, x, dx)``, where
+``buffers(rows)``, ``forward(k, x, training)`` and ``backward(k, x, dx)``, where
 ``k`` is the kernel module of the model's backend. ``out`` and ``dout`` are the layer's
 workspace (rows, out_features); a backward pass writes the gradient of its input into
 ``dx``, the previous layer's ``dout``.
@@ -69,9 +69,11 @@ class Layer:
     def penalty(self, k):
         return 0.0
 
-    def allocate(self, rows, dtype):
+    def buffers(self, rows):
+        """The workspace for up to `rows` samples, {name: shape}: the model makes each a
+        view into its flat workspace and sets it as an attribute."""
         shape = (rows, self.out_features)
-        self.out, self.dout = np.empty(shape, dtype), np.empty(shape, dtype)
+        return {"out": shape, "dout": shape}
 
 
 class Dense(Layer):
@@ -143,12 +145,11 @@ class Dense(Layer):
                                    self.W.dtype, self.init_std)
         self.b[...] = 0
 
-    def allocate(self, rows, dtype):
-        """Workspace for up to `rows` samples: out, dout, dz, and z where f' needs it."""
-        super().allocate(rows, dtype)
-        self.dz = np.empty_like(self.out)
+    def buffers(self, rows):
+        """out, dout, dz, and z where f' needs it (else z has no rows)."""
         z_rows = rows if ACTIVATIONS[self.activation] in NEEDS_Z else 0
-        self.z = np.empty((z_rows, self.out_features), dtype)
+        return {**super().buffers(rows), "dz": (rows, self.out_features),
+                "z": (z_rows, self.out_features)}
 
     def penalty(self, k):
         if not (self.l1 or self.l2):
@@ -198,9 +199,8 @@ class Dropout(Layer):
         self.in_features = self.out_features = n_inputs
         return n_inputs
 
-    def allocate(self, rows, dtype):
-        super().allocate(rows, dtype)
-        self.mask = np.empty_like(self.out)
+    def buffers(self, rows):
+        return {**super().buffers(rows), "mask": (rows, self.out_features)}
 
     def forward(self, k, x, training=False, logits=False):
         self.active = training  # backward must undo what forward did

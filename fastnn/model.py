@@ -30,10 +30,14 @@ class Sequential:
     backend : {"numba", "numpy"}, optional
         Default $FASTNN_BACKEND, else "numba".
     dtype : {"float32", "float64"}
+    driver : bool
+        Run fit's training steps in the backend's ``train_steps`` kernel (the whole loop
+        in one call per chunk of steps) when the model allows it; False runs them step by
+        step from Python. `training_path()` says which one runs.
     """
 
     def __init__(self, layers=None, loss="cce", optimizer=None, seed=0, backend=None,
-                 dtype="float32"):
+                 dtype="float32", driver=True):
         self.layers = []
         for layer in layers or []:
             self.add(layer)
@@ -49,6 +53,7 @@ class Sequential:
         self.dtype = np.dtype(dtype)
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
+        self.driver = bool(driver)
         self.built = False
 
     def add(self, layer):
@@ -93,6 +98,7 @@ class Sequential:
         start = 0
         for layer in self.layers:
             stop = start + layer.n_params
+            layer.param_at = start
             layer.bind(self.params[start:stop], self.grads[start:stop])
             layer.initialize(self.rng)
             start = stop
@@ -106,9 +112,24 @@ class Sequential:
             self.build()
         if rows <= self.rows:
             return
+        size = 0
+        for layer in self.layers:  # every layer's buffers, one after the other
+            layer.work_at = {}
+            for name, (n, width) in layer.buffers(rows).items():
+                layer.work_at[name] = size
+                size += n * width
+        self.work = np.empty(size, self.dtype)
         for layer in self.layers:
-            layer.allocate(rows, self.dtype)
+            for name, shape in layer.buffers(rows).items():
+                at = layer.work_at[name]
+                setattr(layer, name, self.work[at:at + shape[0] * shape[1]].reshape(shape))
         self.x_buffer = np.empty((rows, self.n_inputs), self.dtype)
+        if self.loss.name == "cce":  # integer labels
+            self.label_buffer = np.empty(rows, np.int64)
+            self.y_buffer = np.empty((0, self.n_outputs), self.dtype)
+        else:
+            self.label_buffer = np.empty(0, np.int64)
+            self.y_buffer = np.empty((rows, self.n_outputs), self.dtype)
         self.no_dx = np.empty((0, self.n_inputs), self.dtype)
         self.inputs = [None] * len(self.layers)  # what each layer got in the last forward
         self.rows = rows
@@ -274,8 +295,14 @@ class Sequential:
         lines += [line, f"total parameters: {len(self.params):,} ({self.dtype.name}, "
                         f"{self.params.nbytes:,} bytes)",
                   f"loss: {self.loss.name} (fused with {self.loss.output})   "
-                  f"optimizer: {self.optimizer!r}   backend: {self.backend}"]
+                  f"optimizer: {self.optimizer!r}   backend: {self.backend}",
+                  f"training path: {self.training_path()}"]
         print("\n".join(lines), file=file)
+
+    def training_path(self):
+        """Which code runs fit's steps (the driver kernel or step by step), and why."""
+        from fastnn.epoch import describe
+        return describe(self)
 
     def __repr__(self):
         inner = ", ".join(map(repr, self.layers))
@@ -283,7 +310,7 @@ class Sequential:
 
 
 def mlp(sizes, activation="relu", output="softmax", loss="cce", optimizer=None, seed=0,
-        dropout=0.0, backend=None, dtype="float32", **dense_options):
+        dropout=0.0, backend=None, dtype="float32", driver=True, **dense_options):
     """A Sequential of Dense layers from layer sizes, e.g. mlp([784, 128, 64, 10]).
 
     Hidden layers use `activation` (followed by Dropout(dropout) when dropout > 0), the
@@ -300,4 +327,4 @@ def mlp(sizes, activation="relu", output="softmax", loss="cce", optimizer=None, 
         if dropout and not last:
             layers.append(Dropout(dropout))
     return Sequential(layers, loss=loss, optimizer=optimizer, seed=seed, backend=backend,
-                      dtype=dtype)
+                      dtype=dtype, driver=driver)

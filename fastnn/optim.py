@@ -18,6 +18,7 @@ class Optimizer:
     """The shared part: learning rate, gradient clipping, step count, state arrays."""
 
     state_names = ()  # flat arrays of the parameter buffer's size, zero at the start
+    state = None      # (K, P) once built: the named arrays are its rows
 
     def __init__(self, lr, clip_norm=None):
         self.lr = _check("learning rate", lr, low_open=False)  # 0 is allowed, as in PyTorch
@@ -33,10 +34,12 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
     def build(self, n_params, dtype):
-        """Allocate zeroed state for a flat buffer of n_params parameters."""
+        """Allocate zeroed state for a flat buffer of n_params parameters: one array
+        `state` (K, P), whose rows are the named arrays (Adam: m, v)."""
         self.step_count = 0
-        for name in self.state_names:
-            setattr(self, name, np.zeros(n_params, dtype))
+        self.state = np.zeros((len(self.state_names), n_params), dtype)
+        for name, row in zip(self.state_names, self.state):
+            setattr(self, name, row)
 
     def step(self, k, params, grads):
         """Update params (P,) in place from grads (P,)."""
@@ -56,12 +59,13 @@ class Optimizer:
 
     def load_state_dict(self, state):
         """Restore what `state_dict` returned; arrays must match the built state's shapes."""
+        if getattr(self, "state", None) is None:
+            first = np.asarray(state[self.state_names[0]]) if self.state_names else np.zeros(0)
+            self.build(first.size, first.dtype)
         for name in self.state_names:
-            current = getattr(self, name, None)
+            current = getattr(self, name)
             value = np.asarray(state[name])
-            if current is None:
-                setattr(self, name, value.copy())
-            elif value.shape != current.shape:
+            if value.shape != current.shape:
                 raise ValueError(f"optimizer state {name!r} has shape {value.shape}, "
                                  f"expected {current.shape}")
             else:

@@ -1,4 +1,4 @@
-"""The fit loop: batches gathered into preallocated buffers, one train step each, History."""
+"""The fit loop: epochs of steps run in chunks (fastnn.epoch), validation, callbacks, History."""
 import math
 import sys
 import time
@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from fastnn.checks import positive_int
+from fastnn.epoch import DriverSteps, StepByStep, unsupported
 from fastnn.model import CHUNK
 from fastnn.schedulers import ReduceLROnPlateau
 
@@ -66,6 +67,16 @@ def _validation(model, X, y, validation_data, validation_split):
     return X, y, (X_val, y_val)
 
 
+def _diverged(model, steps, epoch, batch):
+    """Raise for a non-finite step: its loss, or the parameters its update made."""
+    what = (f"loss became {steps.losses[batch % steps.chunk]}" if steps.failure == "loss"
+            else "parameters became NaN or inf")
+    raise FloatingPointError(
+        f"{what} at epoch {epoch + 1}, batch {batch + 1}; the weights are those of the "
+        f"last finite step. Try a smaller learning rate (now {model.optimizer.lr:g}), "
+        f"clip_norm, or scaled inputs")
+
+
 def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
         callbacks=None, scheduler=None, shuffle=True, verbose=1):
     """Train `model` for up to `epochs` passes over (X, y); returns a `History`.
@@ -96,37 +107,31 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
     rows = min(batch_size, n_samples)
     # sized once for the batches and the validation chunks, so nothing grows mid-fit
     model.allocate(max(rows, min(len(validation[0]), CHUNK)) if validation else rows)
-    x_buffer = model.x_buffer
-    t_buffer = np.empty((rows,) + targets.shape[1:], targets.dtype)
+    steps = (StepByStep if unsupported(model) else DriverSteps)(model, X, targets, rows)
+    n_batches = math.ceil(n_samples / rows)
     per_sample = targets.size // n_samples  # outputs scored per sample, for accuracy
     history = History()
     for callback in callbacks:
         getattr(callback, "on_train_begin", lambda m: None)(model)
 
     for epoch in range(epochs):
-        bar = _progress(math.ceil(n_samples / rows), verbose, f"epoch {epoch + 1}/{epochs}")
+        bar = _progress(n_batches, verbose, f"epoch {epoch + 1}/{epochs}")
         lr = model.optimizer.lr
         start_time = time.perf_counter()
         order = model.rng.permutation(n_samples) if shuffle else np.arange(n_samples)
         total_loss, total_hits = 0.0, 0
-        for batch, start in enumerate(range(0, n_samples, rows)):
-            index = order[start:start + rows]
-            n = len(index)
-            x, t = x_buffer[:n], t_buffer[:n]
-            model.kernels.gather_rows(x, X, index)
-            np.take(targets, index, axis=0, out=t, mode="clip")  # "clip": out unbuffered
-            loss, hits = model.train_step(x, t)
-            if not math.isfinite(loss):
+        for first in range(0, n_batches, steps.chunk):
+            count = min(steps.chunk, n_batches - first)
+            done = steps.run(order, first, count)
+            sizes = steps.batch_sizes(first, done)
+            total_loss += math.fsum(steps.losses[:done] * sizes)
+            total_hits += int(steps.hits[:done].sum())
+            if done < count:
                 if bar is not None:
                     bar.close()
-                raise FloatingPointError(
-                    f"loss became {loss} at epoch {epoch + 1}, batch {batch + 1}; the "
-                    f"weights are those of the last finite step. Try a smaller learning "
-                    f"rate (now {model.optimizer.lr:g}), clip_norm, or scaled inputs")
-            total_loss += loss * n
-            total_hits += hits
+                _diverged(model, steps, epoch, first + done)
             if bar is not None:
-                bar.update()
+                bar.update(count)
         seconds = time.perf_counter() - start_time
         if bar is not None:
             bar.close()

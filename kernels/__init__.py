@@ -28,8 +28,10 @@ KERNELS = (
     "weight_penalty",
     "dropout_forward",
     "dropout_backward",
+    "all_finite",
     "clip_grad_norm",
     "sgd_step",
     "adam_step",
     "rmsprop_step",
+    "train_steps",
 )

@@ -175,7 +175,7 @@ def _row_block(out, a, b, bt, block, a_transposed):
         if rows == mr:
             _tile(out, i0, j0, a, b, i0, j0, a_transposed)
         else:
-            _tile(partial, 0, 0, a, b, i0, j0, a_transposed)
+            _tile(partial, np.int64(0), np.int64(0), a, b, i0, j0, a_transposed)  # not literals
             out[i0:i0 + rows, j0:j0 + NR] = partial[:rows]
     if panels * NR < n:
         if a_transposed:
@@ -193,8 +193,8 @@ def _gemm(out, a, b, bt, a_transposed):
         for block in range(blocks):
             _row_block(out, a, b, bt, block, a_transposed)
     else:
-        for block in prange(blocks):
-            _row_block(out, a, b, bt, block, a_transposed)
+        for block in prange(blocks):  # the prange index is unsigned: one signature, int64
+            _row_block(out, a, b, bt, np.int64(block), a_transposed)
 
 
 @jit

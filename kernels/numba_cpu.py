@@ -10,7 +10,7 @@ import numpy as np
 
 from numba import prange
 
-from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
+from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, driver
 from kernels.compile import jit, jit_parallel
 from kernels.reference import GELU_C, GELU_K
 from kernels.gemm import matmul, matmul_nt, matmul_tn
@@ -300,6 +300,16 @@ def _gather(out, x, index):
 
 
 @jit
+def all_finite(x):
+    """x (P,). Returns True when no element is NaN or ±inf."""
+    zero = x.dtype.type(0)
+    total = zero
+    for i in range(x.size):
+        total += x[i] * zero  # NaN for NaN and ±inf, and sums that vectorize
+    return total == zero
+
+
+@jit
 def clip_grad_norm(grads, max_norm):
     """grads (P,). Returns ‖g‖₂; g *= c where c = max_norm / (‖g‖₂ + 1e-6) is below 1.
 
@@ -397,3 +407,6 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
     for c in prange(chunks):
         lo, hi = c * size // chunks, (c + 1) * size // chunks
         _rmsprop(params[lo:hi], square_avg[lo:hi], grads[lo:hi], t(lr), t(alpha), t(eps))
+
+
+train_steps = driver.define_in(globals(), jit)  # the training loop, compiled over the kernels above

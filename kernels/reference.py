@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH
+from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, driver
 
 GELU_C = math.sqrt(2 / math.pi)  # gelu uses the tanh approximation (PyTorch approximate="tanh")
 GELU_K = 0.044715
@@ -159,6 +159,11 @@ def dropout_backward(dx, dout, mask, rate):
     dx[...] = np.where(mask >= rate, dout / (1 - rate), 0)
 
 
+def all_finite(x):
+    """x (P,). Returns True when no element is NaN or ±inf."""
+    return bool(np.isfinite(x).all())
+
+
 def clip_grad_norm(grads, max_norm):
     """grads (P,). Returns ‖g‖₂; g *= c where c = max_norm / (‖g‖₂ + 1e-6) is below 1.
 
@@ -204,3 +209,6 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
     """
     square_avg[...] = alpha * square_avg + (1 - alpha) * grads * grads
     params -= lr * grads / (np.sqrt(square_avg) + eps)
+
+
+train_steps = driver.define_in(globals())  # the training loop over the kernels above

@@ -205,3 +205,14 @@ def test_gather_rows(n, m, f, dtype, rng):
     for module, out in zip((reference, numba_cpu), outputs):
         module.gather_rows(out, x, index)
     np.testing.assert_array_equal(outputs[1], outputs[0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("at", [0, 37, 99])
+def test_all_finite_finds_one_bad_value(bad, at, dtype):
+    x = np.linspace(-3, 3, 100).astype(dtype)
+    for module in (reference, numba_cpu):
+        assert module.all_finite(x) is True or module.all_finite(x) == True  # noqa: E712
+        y = x.copy()
+        y[at] = bad
+        assert not module.all_finite(y)

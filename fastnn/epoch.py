@@ -1,0 +1,195 @@
+"""Running a chunk of training steps: in one call of the driver kernel, or step by step.
+
+``fit`` runs each epoch in chunks of steps, so that a progress bar still moves. A chunk
+runs through the backend's ``train_steps`` kernel (``kernels.driver``: the whole loop of
+gather, forward, loss, backward and update inside one call) when the model is made of
+the layers, losses and optimizers that kernel knows; otherwise through
+``Sequential.train_step``, one Python call per layer and step. Both fill the same
+per-step losses and hits, and tests hold them to the same weights.
+"""
+import math
+
+import numpy as np
+
+from fastnn.layers import Dense, Dropout
+from fastnn.optim import SGD, Adam, AdamW, RMSprop
+from kernels import ACTIVATIONS, NEEDS_Z, driver
+
+LOSS_CODES = {"cce": driver.CCE, "bce": driver.BCE, "mse": driver.MSE}
+OPTIMIZER_CODES = {SGD: driver.SGD, Adam: driver.ADAM, AdamW: driver.ADAM,
+                   RMSprop: driver.RMSPROP}
+SAMPLES_PER_CHUNK = 16_384  # about 20 progress-bar updates per MNIST epoch
+
+
+def unsupported(model):
+    """Why the driver kernel cannot run `model`'s training steps, or None when it can."""
+    if not model.driver:
+        return "driver=False was asked for"
+    for layer in model.layers:
+        if type(layer) not in (Dense, Dropout):
+            return f"the driver does not know the layer {type(layer).__name__}"
+    if type(model.optimizer) not in OPTIMIZER_CODES:
+        return f"the driver does not know the optimizer {type(model.optimizer).__name__}"
+    if model.loss.name not in LOSS_CODES:
+        return f"the driver does not know the loss {model.loss.name!r}"
+    return None
+
+
+def describe(model):
+    """One line saying which path runs fit's steps, and why."""
+    reason = unsupported(model)
+    if reason is None:
+        return f"driver kernel (kernels.{model.kernels.__name__.split('.')[-1]}.train_steps)"
+    return f"step by step (Sequential.train_step): {reason}"
+
+
+def layer_tables(model):
+    """The driver's description of the layers: (layers (L, 9) int64, floats (L, 4))."""
+    layers = np.zeros((len(model.layers), 9), np.int64)
+    floats = np.zeros((len(model.layers), 4))
+    mask_column = 0
+    for row, numbers, layer in zip(layers, floats, model.layers):
+        row[driver.N_IN], row[driver.N_OUT] = layer.in_features, layer.out_features
+        row[driver.OUT_AT] = layer.work_at["out"]
+        row[driver.DOUT_AT] = layer.work_at["dout"]
+        row[driver.Z_AT] = -1
+        if isinstance(layer, Dense):
+            row[driver.KIND] = driver.DENSE
+            row[driver.W_AT] = layer.param_at
+            row[driver.ACT] = ACTIVATIONS[layer.activation]
+            row[driver.DZ_AT] = layer.work_at["dz"]
+            if ACTIVATIONS[layer.activation] in NEEDS_Z:
+                row[driver.Z_AT] = layer.work_at["z"]
+            numbers[[driver.ALPHA, driver.L1, driver.L2]] = layer.alpha, layer.l1, layer.l2
+        else:
+            row[driver.KIND] = driver.DROPOUT
+            row[driver.MASK_AT] = mask_column
+            mask_column += layer.out_features
+            numbers[driver.RATE] = layer.rate
+    return layers, floats
+
+
+def hyper_parameters(optimizer):
+    """The driver's (9,) float64 vector of the optimizer's hyper-parameters."""
+    hyper = np.zeros(9)
+    hyper[driver.LR] = optimizer.lr
+    hyper[driver.CLIP_NORM] = optimizer.clip_norm or 0.0
+    if isinstance(optimizer, SGD):
+        hyper[driver.MOMENTUM], hyper[driver.NESTEROV] = optimizer.momentum, optimizer.nesterov
+    elif isinstance(optimizer, Adam):
+        hyper[[driver.BETA1, driver.BETA2, driver.EPS, driver.WEIGHT_DECAY]] = (
+            optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.weight_decay)
+    else:
+        hyper[[driver.RMS_ALPHA, driver.EPS]] = optimizer.alpha, optimizer.eps
+    return hyper
+
+
+class Steps:
+    """Runs chunks of training steps over (X, targets) in batches of `rows` samples.
+
+    `run(order, first, count)` makes up to `count` steps on batches first, first + 1, …
+    of `order` and returns how many made a finite update, leaving each step's loss and
+    hits in `losses` and `hits`. Fewer than `count` means the next step's `failure`: a
+    non-finite "loss", or an update that made the "parameters" non-finite; the parameters
+    and optimizer state are then those of the last finite step.
+    """
+
+    def __init__(self, model, X, targets, rows):
+        self.model, self.X, self.targets, self.rows = model, X, targets, rows
+        self.chunk = max(1, SAMPLES_PER_CHUNK // rows)
+        self.losses = np.zeros(self.chunk)
+        self.hits = np.zeros(self.chunk, np.int64)
+        self.saved_params = np.empty_like(model.params)
+        self.saved_state = np.empty_like(model.optimizer.state)
+
+    def batch_sizes(self, first, count):
+        """Samples in each of the batches first … first + count − 1."""
+        starts = (first + np.arange(count)) * self.rows
+        return np.minimum(self.rows, len(self.X) - starts)
+
+    def run(self, order, first, count):
+        self.save()
+        done = self.steps(order, first, count, 0)
+        self.failure = "loss" if done < count else None
+        if self.model.kernels.all_finite(self.model.params):
+            return done
+        # a step made the parameters non-finite with a finite loss (a ReLU hides a NaN
+        # weight): replay the chunk one step at a time, deterministically, to find it
+        self.restore()
+        for s in range(done):
+            self.save()
+            if self.steps(order, first + s, 1, s, replay=True) == 0:
+                return s
+            if not self.model.kernels.all_finite(self.model.params):
+                self.restore()
+                self.failure = "parameters"
+                return s
+        raise AssertionError("replaying the chunk gave other parameters")
+
+    def save(self):
+        np.copyto(self.saved_params, self.model.params)
+        np.copyto(self.saved_state, self.model.optimizer.state)
+        self.saved_steps = self.model.optimizer.step_count
+        self.saved_rng = self.model.rng.bit_generator.state
+
+    def restore(self):
+        np.copyto(self.model.params, self.saved_params)
+        np.copyto(self.model.optimizer.state, self.saved_state)
+        self.model.optimizer.step_count = self.saved_steps
+        self.model.rng.bit_generator.state = self.saved_rng
+
+    def steps(self, order, first, count, at, replay=False):
+        """Steps on batches first … first + count − 1, results in losses[at:at + count]."""
+        raise NotImplementedError
+
+
+class StepByStep(Steps):
+    """Each step through Sequential.train_step: one Python call per layer and kernel."""
+
+    def steps(self, order, first, count, at, replay=False):
+        model = self.model
+        labels = model.loss.name == "cce"
+        for s, n in enumerate(self.batch_sizes(first, count)):
+            start = (first + s) * self.rows
+            index = order[start:start + n]
+            x = model.x_buffer[:n]
+            t = model.label_buffer[:n] if labels else model.y_buffer[:n]
+            model.kernels.gather_rows(x, self.X, index)
+            np.take(self.targets, index, axis=0, out=t, mode="clip")  # "clip": unbuffered
+            loss, hits = model.train_step(x, t)
+            self.losses[at + s], self.hits[at + s] = loss, hits
+            if not math.isfinite(loss):
+                return s
+        return count
+
+
+class DriverSteps(Steps):
+    """All steps of a chunk in one call of the backend's ``train_steps`` kernel."""
+
+    def __init__(self, model, X, targets, rows):
+        super().__init__(model, X, targets, rows)
+        self.layers, self.layer_floats = layer_tables(model)
+        self.mask_width = sum(layer.out_features for layer in model.layers
+                              if isinstance(layer, Dropout))
+        self.masks = np.empty(self.chunk * rows * self.mask_width, model.dtype)
+        if model.loss.name == "cce":
+            self.labels, self.Y = targets, np.empty((0, model.n_outputs), model.dtype)
+        else:
+            self.labels, self.Y = np.empty(0, np.int64), targets
+
+    def steps(self, order, first, count, at, replay=False):
+        model, rows = self.model, self.rows
+        if not replay:  # a replayed step reuses the masks its chunk drew
+            samples = int(self.batch_sizes(first, count).sum())
+            masks = self.masks[:samples * self.mask_width]
+            model.rng.random(out=masks, dtype=masks.dtype)
+        optimizer = model.optimizer
+        done = model.kernels.train_steps(
+            self.losses[at:at + count], self.hits[at:at + count], model.params, model.grads,
+            optimizer.state, model.work, model.x_buffer[:rows], model.label_buffer,
+            model.y_buffer, self.X, self.labels, self.Y, order,
+            self.masks[at * rows * self.mask_width:], self.layers, self.layer_floats, first,
+            LOSS_CODES[model.loss.name], OPTIMIZER_CODES[type(optimizer)],
+            hyper_parameters(optimizer), optimizer.step_count)
+        optimizer.step_count += done
+        return done

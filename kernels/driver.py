@@ -1,0 +1,190 @@
+"""The training loop over a run of mini-batches, written once for both kernel modules.
+
+One step is what ``fastnn.Sequential.train_step`` does from Python: gather the batch,
+call every layer's forward kernel, the fused loss kernel, every layer's backward kernel
+in reverse, then one optimizer kernel over the flat parameter buffer. `train_steps` runs
+many such steps in one call, so the Numba backend pays Python's call overhead once per
+run of steps instead of a dozen times per step (at batch 32, an MNIST epoch is 1,875
+steps).
+
+The functions below are never called from this module. `define_in` copies them into a
+kernel module's namespace, where their global names (``dense_forward``, ``adam_step``, …)
+resolve to that module's kernels: ``kernels.reference.train_steps`` runs this code as
+Python over the NumPy kernels, ``kernels.numba_cpu.train_steps`` is the same code compiled
+by Numba over the Numba kernels.
+
+The model is described by two small tables, one row per layer; buffers are flat:
+
+    layers (L, 9) int64      KIND, N_IN, N_OUT, W_AT, ACT, OUT_AT, DOUT_AT, DZ_AT, Z_AT
+                             (Z_AT < 0: z not kept; for Dropout, W_AT holds its column
+                             offset in a step's block of masks)
+    layer_floats (L, 4)      ALPHA, L1, L2, RATE
+    hyper (9,) float64       LR, BETA1, BETA2, EPS, WEIGHT_DECAY, MOMENTUM, NESTEROV,
+                             RMS_ALPHA, CLIP_NORM (≤ 0: no clipping)
+"""
+import math
+import types
+
+from kernels import LINEAR
+
+KIND, N_IN, N_OUT, W_AT, ACT, OUT_AT, DOUT_AT, DZ_AT, Z_AT = range(9)
+ALPHA, L1, L2, RATE = range(4)
+LR, BETA1, BETA2, EPS, WEIGHT_DECAY, MOMENTUM, NESTEROV, RMS_ALPHA, CLIP_NORM = range(9)
+DENSE, DROPOUT = 0, 1
+CCE, BCE, MSE = 0, 1, 2
+SGD, ADAM, RMSPROP = 0, 1, 2
+MASK_AT = W_AT  # a Dropout row has no weights: that column holds its offset into the masks
+
+
+def _matrix(flat, at, rows, cols):
+    """The (rows, cols) C-ordered view of flat[at:at + rows·cols]."""
+    return flat[at:at + rows * cols].reshape((rows, cols))
+
+
+def _step_forward(work, params, masks, mask_at, x, layers, layer_floats):
+    """Every layer's forward kernel on the batch x (n, I); the last layer stops at logits.
+
+    Dropout masks are read from masks[mask_at:], n rows per layer.
+    """
+    n = x.shape[0]
+    last = layers.shape[0] - 1
+    for i in range(last + 1):
+        row = layers[i]
+        out = _matrix(work, row[OUT_AT], n, row[N_OUT])
+        if row[KIND] == DENSE:
+            W = _matrix(params, row[W_AT], row[N_IN], row[N_OUT])
+            b = params[row[W_AT] + row[N_IN] * row[N_OUT]:][:row[N_OUT]]
+            z = _matrix(work, max(row[Z_AT], 0), n if row[Z_AT] >= 0 else 0, row[N_OUT])
+            dense_forward(out, z, x, W, b, LINEAR if i == last else row[ACT],  # noqa: F821
+                          float(layer_floats[i, ALPHA]))
+        else:
+            mask = _matrix(masks, mask_at + n * row[MASK_AT], n, row[N_OUT])
+            dropout_forward(out, x, mask, float(layer_floats[i, RATE]))  # noqa: F821
+        x = out
+    return x
+
+
+def _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats):
+    """Every layer's backward kernel, last to first; the last layer's dout holds dlogits.
+
+    Returns the layers' L1/L2 penalty on the weights the forward pass used.
+    """
+    n = x.shape[0]
+    last = layers.shape[0] - 1
+    penalty = 0.0
+    for i in range(last, -1, -1):
+        row = layers[i]
+        alpha, l1, l2 = float(layer_floats[i, ALPHA]), float(layer_floats[i, L1]), \
+            float(layer_floats[i, L2])
+        dout = _matrix(work, row[DOUT_AT], n, row[N_OUT])
+        if i == 0:
+            x_in, dx = x, _matrix(work, 0, 0, row[N_IN])  # no input gradient needed
+        else:
+            x_in = _matrix(work, layers[i - 1, OUT_AT], n, row[N_IN])
+            dx = _matrix(work, layers[i - 1, DOUT_AT], n, row[N_IN])
+        if row[KIND] == DENSE:
+            W = _matrix(params, row[W_AT], row[N_IN], row[N_OUT])
+            dW = _matrix(grads, row[W_AT], row[N_IN], row[N_OUT])
+            db = grads[row[W_AT] + row[N_IN] * row[N_OUT]:][:row[N_OUT]]
+            z = _matrix(work, max(row[Z_AT], 0), n if row[Z_AT] >= 0 else 0, row[N_OUT])
+            dense_backward(dx, dW, db, _matrix(work, row[DZ_AT], n, row[N_OUT]),  # noqa: F821
+                           x_in, W, _matrix(work, row[OUT_AT], n, row[N_OUT]), z, dout,
+                           LINEAR if i == last else row[ACT], alpha, l1, l2)
+            if l1 != 0 or l2 != 0:
+                penalty += weight_penalty(W, l1, l2)  # noqa: F821
+        else:
+            mask = _matrix(masks, mask_at + n * row[MASK_AT], n, row[N_OUT])
+            dropout_backward(dx, dout, mask, float(layer_floats[i, RATE]))  # noqa: F821
+    return penalty
+
+
+def _step_update(params, grads, state, optimizer, hyper, step):
+    """Clip the gradients if asked, then one optimizer kernel; `step` counts this update."""
+    # float(): Python floats, so that the NumPy kernels compute as when called from Python
+    lr, eps = float(hyper[LR]), float(hyper[EPS])
+    if hyper[CLIP_NORM] > 0:
+        clip_grad_norm(grads, float(hyper[CLIP_NORM]))  # noqa: F821
+    if optimizer == SGD:
+        sgd_step(params, state[0], grads, lr, float(hyper[MOMENTUM]),  # noqa: F821
+                 hyper[NESTEROV] != 0)
+    elif optimizer == ADAM:
+        adam_step(params, state[0], state[1], grads, lr, float(hyper[BETA1]),  # noqa: F821
+                  float(hyper[BETA2]), eps, float(hyper[WEIGHT_DECAY]), step)
+    else:
+        rmsprop_step(params, state[0], grads, lr, float(hyper[RMS_ALPHA]), eps)  # noqa: F821
+
+
+def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_work, X,
+                labels, Y, order, masks, layers, layer_floats, first, loss, optimizer, hyper,
+                step):
+    """Run up to S = losses.size optimizer steps; return how many were made.
+
+    losses (S,) float64, hits (S,) int64: each step's loss (with penalties) and correct
+    predictions.  params, grads (P,); state (K, P): the optimizer's arrays (Adam: m, v).
+    work: the layers' flat workspace; x_work (R, I), label_work (R,) or y_work (R, O):
+    the batch, R = rows per batch.  X (N, I) and labels (N,) integers (loss CCE) or
+    Y (N, O) targets (BCE, MSE): the training set.  order (N,): this epoch's sample order;
+    step s uses batch b = first + s, the samples order[b·R:(b+1)·R].  masks: uniform draws
+    for the Dropout layers, each step's block (n, width) per layer in turn.  layers,
+    layer_floats, hyper: see the module docstring.  step: updates made before this call.
+
+    A step whose loss is not finite makes no update and ends the run: the parameters stay
+    those of the last finite step.
+    """
+    rows = x_work.shape[0]
+    mask_width = 0
+    for i in range(layers.shape[0]):
+        if layers[i, KIND] == DROPOUT:
+            mask_width += layers[i, N_OUT]
+    mask_at = 0
+    last = layers.shape[0] - 1
+    for s in range(losses.size):
+        start = (first + s) * rows
+        index = order[start:start + rows]
+        n = index.size
+        x = x_work[:n]
+        gather_rows(x, X, index)  # noqa: F821
+        logits = _step_forward(work, params, masks, mask_at, x, layers, layer_floats)
+        dlogits = _matrix(work, layers[last, DOUT_AT], n, layers[last, N_OUT])
+        if loss == CCE:
+            batch_labels = label_work[:n]
+            for r in range(n):
+                batch_labels[r] = labels[index[r]]
+            value = softmax_cce(dlogits, logits, batch_labels)  # noqa: F821
+            hits[s] = argmax_hits(logits, batch_labels)  # noqa: F821
+        else:
+            targets = y_work[:n]
+            gather_rows(targets, Y, index)  # noqa: F821
+            if loss == BCE:
+                value = sigmoid_bce(dlogits, logits, targets)  # noqa: F821
+                hits[s] = threshold_hits(logits, targets)  # noqa: F821
+            else:
+                value = mse(dlogits, logits, targets)  # noqa: F821
+                hits[s] = 0
+        value += _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats)
+        losses[s] = value
+        if not abs(value) < math.inf:  # math.isfinite is always True under fastmath nsz+reassoc
+            return s
+        _step_update(params, grads, state, optimizer, hyper, step + s + 1)
+        mask_at += n * mask_width
+    return losses.size
+
+
+FUNCTIONS = (_matrix, _step_forward, _step_backward, _step_update, train_steps)
+KERNELS = ("dense_forward", "dense_backward", "dropout_forward", "dropout_backward",
+           "softmax_cce", "sigmoid_bce", "mse", "argmax_hits", "threshold_hits",
+           "gather_rows", "weight_penalty", "clip_grad_norm", "sgd_step", "adam_step",
+           "rmsprop_step")
+
+
+def define_in(kernel_module, decorate=None):
+    """This module's functions over the kernels of `kernel_module` (its globals()),
+    each wrapped by `decorate` (e.g. Numba's jit); returns their train_steps.
+    """
+    scope = dict(globals())  # the constants above, math, LINEAR
+    scope.update({name: kernel_module[name] for name in KERNELS})
+    for f in FUNCTIONS:
+        g = types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__)
+        g.__doc__, g.__qualname__ = f.__doc__, f.__qualname__
+        scope[f.__name__] = decorate(g) if decorate else g
+    return scope["train_steps"]
