@@ -3,8 +3,9 @@
 Importing fastnn imports neither Numba nor matplotlib, and compiles nothing; kernels
 compile on first use.
 """
-from fastnn import datasets, plot
+from fastnn import datasets, errors, plot
 from fastnn.callbacks import EarlyStopping
+from fastnn.config import show_config
 from fastnn.io import load
 from fastnn.layers import Dense, Dropout
 from fastnn.model import Sequential, mlp
@@ -16,4 +17,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Sequential", "mlp", "Dense", "Dropout", "SGD", "Adam", "AdamW", "RMSprop",
            "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau",
-           "EarlyStopping", "History", "load", "datasets", "plot"]
+           "EarlyStopping", "History", "load", "datasets", "plot", "errors", "show_config"]

@@ -55,10 +55,14 @@ class EarlyStopping:
     def on_epoch_end(self, epoch, logs):
         if self.monitor not in logs:
             close = difflib.get_close_matches(self.monitor, list(logs), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            if close:
+                hint = f"; did you mean {close[0]!r}?"
+            elif self.monitor.startswith("val_"):
+                hint = "; pass validation data for val_* keys"
+            else:
+                hint = ""
             raise HyperParameterError(f"EarlyStopping monitors {self.monitor!r}, which is not "
-                                      f"among the epoch logs {sorted(logs)}; pass validation "
-                                      f"data for val_* keys.{hint}")
+                                      f"among the epoch logs {sorted(logs)}{hint}")
         value = logs[self.monitor]
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0

@@ -50,7 +50,8 @@ def as_features(X, n_features, dtype, name="X"):
         raise ShapeError(f"{name} has {X.shape[1]} features per sample, but the first layer "
                          f"expects {n_features}")
     given = X
-    X = np.ascontiguousarray(X, dtype=dtype)
+    with np.errstate(over="ignore"):  # an overflow is reported below, with its position
+        X = np.ascontiguousarray(X, dtype=dtype)
     finite = np.isfinite(X)
     if not finite.all():
         row, col = np.argwhere(~finite)[0]
