@@ -1,33 +1,27 @@
-"""One MNIST training epoch (784-128-64-10, ReLU, softmax+CCE, Adam, float32): numba vs numpy."""
-import time
-
+"""One MNIST training epoch (784-128-64-10, ReLU, softmax+CCE, Adam 1e-3, float32,
+shuffled) at batch 32, 128 and 512: fastnn numba, fastnn numpy and PyTorch eager, one group
+per batch size. extra_info holds the FLOP floor at the run's best GEMM rate and the
+fraction of it each epoch reaches."""
 import pytest
 
-import fastnn as fnn
+from benchmarks.conftest import FRAMEWORKS, available, median, note
+from fastnn import bench
 
 
-def mnist_model(backend):
-    return fnn.Sequential([fnn.Dense(784, 128, "relu"), fnn.Dense(128, 64, "relu"),
-                           fnn.Dense(64, 10, "softmax")],
-                          loss="cce", optimizer=fnn.Adam(lr=1e-3), seed=0, backend=backend)
-
-
-@pytest.mark.parametrize("batch_size", [128])
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
-def test_mnist_epoch(benchmark, mnist, backend, batch_size):
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+@pytest.mark.parametrize("batch_size", bench.BATCH_SIZES)
+def test_mnist_epoch(benchmark, mnist, gemm_peak, framework, batch_size):
+    available(framework)
     benchmark.group = f"MNIST epoch, batch {batch_size}"
     (X, y), _ = mnist
-    model = mnist_model(backend)
-    model.fit(X[:1024], y[:1024], epochs=1, batch_size=batch_size, verbose=0)  # compile
-    time.sleep(0.3)  # let the other backend's thread pool fall asleep (see conftest.warm)
-    benchmark.pedantic(model.fit, args=(X, y), rounds=5, warmup_rounds=1,
-                       kwargs=dict(epochs=1, batch_size=batch_size, verbose=0))
-
-
-@pytest.mark.parametrize("backend", ["numpy", "numba"])
-def test_mnist_predict(benchmark, mnist, backend):
-    benchmark.group = "predict 10k test images"
-    _, (X_test, _) = mnist
-    model = mnist_model(backend)
-    model.predict(X_test[:10])
-    benchmark.pedantic(model.predict, args=(X_test,), rounds=10, warmup_rounds=1)
+    trainer = bench.Trainer(framework, X, y, batch_size)
+    trainer.warm_up()  # compile
+    bench.quiet()
+    slow = framework == bench.NUMPY and batch_size == 32  # seconds per epoch
+    benchmark.pedantic(trainer.epoch, rounds=3 if slow else 5, warmup_rounds=0 if slow else 1)
+    seconds = median(benchmark)
+    if seconds:
+        info = bench.floor_info(seconds, len(X), gemm_peak)
+        note(benchmark, f"{framework} {seconds:.3f} s, {info['floor_fraction']:.0%} of the "
+                        f"floor ({info['floor_seconds']:.3f} s at "
+                        f"{info['gemm_peak_gflops']:.0f} GFLOP/s)", **info)

@@ -1,9 +1,11 @@
-"""Each kernel at MNIST sizes (batch 128, 784-128-64-10): Numba vs its NumPy twin."""
+"""Each kernel at MNIST sizes (batch 128, 784-128-64-10): Numba vs its NumPy twin.
+
+The matrix products alone are in test_gemm.py."""
 import numpy as np
 import pytest
 
 from benchmarks.conftest import warm
-from kernels import ACTIVATIONS, gemm, numba_cpu, reference
+from kernels import ACTIVATIONS, numba_cpu, reference
 
 BACKENDS = [pytest.param(reference, id="numpy"), pytest.param(numba_cpu, id="numba")]
 N, SIZES = 128, [(784, 128), (128, 64), (64, 10)]
@@ -51,14 +53,77 @@ def test_sgd_step(benchmark, k, rng):
     warm(benchmark, k.sgd_step, params, velocity, grads, 0.01, 0.9, False)
 
 
-def numpy_matmul(out, a, b):
-    np.matmul(a, b, out=out)
+@pytest.mark.parametrize("k", BACKENDS)
+def test_sigmoid_bce(benchmark, k, rng):
+    benchmark.group = f"sigmoid_bce {N}x10"
+    z = rng.standard_normal((N, 10)).astype(np.float32)
+    y = rng.integers(0, 2, (N, 10)).astype(np.float32)
+    warm(benchmark, k.sigmoid_bce, np.empty_like(z), z, y)
 
 
-@pytest.mark.parametrize("product", [pytest.param(numpy_matmul, id="numpy"),
-                                     pytest.param(gemm.matmul, id="numba")])
-def test_gemm_peak(benchmark, product, rng):
-    """The first layer's x·W (25.7 MFLOP): GFLOP/s = 25.7e-3 / seconds."""
-    benchmark.group = f"x·W {N}x784x128 (25.7 MFLOP)"
-    a, b = rng.random((N, 784), dtype=np.float32), rng.random((784, 128), dtype=np.float32)
-    warm(benchmark, product, np.empty((N, 128), np.float32), a, b, rounds=50)
+@pytest.mark.parametrize("k", BACKENDS)
+def test_mse(benchmark, k, rng):
+    benchmark.group = f"mse {N}x10"
+    z, y = (rng.standard_normal((N, 10)).astype(np.float32) for _ in range(2))
+    warm(benchmark, k.mse, np.empty_like(z), z, y)
+
+
+@pytest.mark.parametrize("k", BACKENDS)
+def test_argmax_hits(benchmark, k, rng):
+    benchmark.group = f"argmax_hits {N}x10"
+    z = rng.standard_normal((N, 10)).astype(np.float32)
+    warm(benchmark, k.argmax_hits, z, rng.integers(0, 10, N))
+
+
+@pytest.mark.parametrize("k", BACKENDS)
+def test_threshold_hits(benchmark, k, rng):
+    benchmark.group = f"threshold_hits {N}x10"
+    z = rng.standard_normal((N, 10)).astype(np.float32)
+    warm(benchmark, k.threshold_hits, z, rng.integers(0, 2, (N, 10)).astype(np.float32))
+
+
+@pytest.fixture(scope="module")
+def images():
+    """An MNIST-sized training array (60,000 x 784 float32) to gather batches from."""
+    return np.random.default_rng(0).random((60_000, 784), dtype=np.float32)
+
+
+@pytest.mark.parametrize("k", BACKENDS)
+def test_gather_rows(benchmark, k, rng, images):
+    benchmark.group = f"gather_rows {N} of 60000x784"
+    index = rng.permutation(len(images))[:N]
+    warm(benchmark, k.gather_rows, np.empty((N, 784), np.float32), images, index)
+
+
+@pytest.mark.parametrize("k", BACKENDS)
+def test_weight_penalty(benchmark, k, rng):
+    benchmark.group = "weight_penalty 784x128"
+    warm(benchmark, k.weight_penalty, rng.random((784, 128), dtype=np.float32), 1e-5, 1e-4)
+
+
+@pytest.mark.parametrize("k", BACKENDS)
+def test_dropout_forward(benchmark, k, rng):
+    benchmark.group = f"dropout_forward {N}x128"
+    x, mask = (rng.random((N, 128), dtype=np.float32) for _ in range(2))
+    warm(benchmark, k.dropout_forward, np.empty_like(x), x, mask, 0.2)
+
+
+@pytest.mark.parametrize("k", BACKENDS)
+def test_dropout_backward(benchmark, k, rng):
+    benchmark.group = f"dropout_backward {N}x128"
+    dout, mask = (rng.random((N, 128), dtype=np.float32) for _ in range(2))
+    warm(benchmark, k.dropout_backward, np.empty_like(dout), dout, mask, 0.2)
+
+
+@pytest.mark.parametrize("k", BACKENDS)
+def test_clip_grad_norm(benchmark, k, rng):
+    benchmark.group = f"clip_grad_norm P={P}"
+    grads = rng.random(P, dtype=np.float32)
+    warm(benchmark, k.clip_grad_norm, grads, 1e9)  # no scaling: the same work every round
+
+
+@pytest.mark.parametrize("k", BACKENDS)
+def test_rmsprop_step(benchmark, k, rng):
+    benchmark.group = f"rmsprop_step P={P}"
+    params, square_avg, grads = (rng.random(P, dtype=np.float32) for _ in range(3))
+    warm(benchmark, k.rmsprop_step, params, square_avg, grads, 1e-3, 0.99, 1e-8)
