@@ -14,7 +14,7 @@ def test_mnist_epoch(benchmark, mnist, gemm_peak, framework, batch_size):
     available(framework)
     benchmark.group = f"MNIST epoch, batch {batch_size}"
     (X, y), _ = mnist
-    trainer = bench.Trainer(framework, X, y, batch_size)
+    trainer = bench.trainer(framework, X, y, batch_size)
     trainer.warm_up()  # compile
     bench.quiet()
     slow = framework == bench.NUMPY and batch_size == 32  # seconds per epoch

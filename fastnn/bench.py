@@ -171,36 +171,50 @@ def torch_model(seed=0, sizes=ARCHITECTURE):
 
 
 class Trainer:
-    """One framework's model training on (X, y): `warm_up()` compiles, `epoch()` is timed.
+    """A model training on (X, y) in batches: `warm_up()` compiles, `epoch()` is timed."""
 
-    fastnn calls `model.fit` (one epoch, shuffled, silent). PyTorch runs the usual eager
-    loop: a fresh permutation per epoch, X[index] per batch, zero_grad, forward,
-    CrossEntropyLoss, backward, torch.optim.Adam's step.
-    """
+    def __init__(self, X, y, batch_size):
+        self.X, self.y, self.batch_size = X, y, batch_size
 
-    def __init__(self, framework, X, y, batch_size, seed=0):
-        self.framework, self.X, self.y = framework, X, y
-        self.batch_size = batch_size
-        if framework == TORCH:
-            self._torch_setup(seed)
-        else:
-            self.model = fastnn_model(framework.split()[-1], seed)
+    def train(self, n):
+        """One epoch over the first n samples."""
+        raise NotImplementedError
 
-    def _torch_setup(self, seed):
+    def warm_up(self):
+        """Two batches: Numba compiles (or loads its cache), PyTorch initializes."""
+        self.train(min(len(self.X), 2 * self.batch_size))
+
+    def epoch(self):
+        """One epoch over all of X."""
+        self.train(len(self.X))
+
+
+class FastnnTrainer(Trainer):
+    """fastnn's `model.fit`: one shuffled, silent epoch per call."""
+
+    def __init__(self, backend, X, y, batch_size, seed=0):
+        super().__init__(X, y, batch_size)
+        self.model = fastnn_model(backend, seed)
+
+    def train(self, n):
+        self.model.fit(self.X[:n], self.y[:n], epochs=1, batch_size=self.batch_size,
+                       verbose=0)
+
+
+class TorchTrainer(Trainer):
+    """PyTorch's usual eager loop: a fresh permutation per epoch, then per batch X[index],
+    zero_grad, forward, CrossEntropyLoss, backward and torch.optim.Adam's step."""
+
+    def __init__(self, X, y, batch_size, seed=0):
+        super().__init__(X, y, batch_size)
         torch = import_torch()
         self.model = torch_model(seed)
         self.loss = torch.nn.CrossEntropyLoss()
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=LEARNING_RATE)
-        self.X_t = torch.from_numpy(self.X)
-        self.y_t = torch.from_numpy(self.y.astype(np.int64))
+        self.X_t, self.y_t = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
         self.rng = np.random.default_rng(seed)
 
-    def _train(self, n):
-        """One epoch over the first n samples."""
-        if self.framework != TORCH:
-            self.model.fit(self.X[:n], self.y[:n], epochs=1, batch_size=self.batch_size,
-                           verbose=0)
-            return
+    def train(self, n):
         import torch
         order = torch.from_numpy(self.rng.permutation(n))
         for start in range(0, n, self.batch_size):
@@ -209,19 +223,23 @@ class Trainer:
             self.loss(self.model(self.X_t[index]), self.y_t[index]).backward()
             self.optimizer.step()
 
-    def warm_up(self):
-        """Train on two batches: Numba compiles (or loads its cache), PyTorch initializes."""
-        self._train(min(len(self.X), 2 * self.batch_size))
 
-    def epoch(self):
-        """One epoch over all of X."""
-        self._train(len(self.X))
+def trainer(framework, X, y, batch_size, seed=0):
+    """The `Trainer` of `framework` (one of FRAMEWORKS) on X (N, 784) float32, y (N,)."""
+    if framework == TORCH:
+        return TorchTrainer(X, y, batch_size, seed)
+    return FastnnTrainer(backend_of(framework), X, y, batch_size, seed)
+
+
+def backend_of(framework):
+    """The backend of a fastnn framework: "fastnn numba" → "numba"."""
+    return framework.split()[-1]
 
 
 def predictor(framework, seed=0):
     """f(X) → class labels (N,): `model.predict`, or PyTorch's argmax under inference_mode."""
     if framework != TORCH:
-        return fastnn_model(framework.split()[-1], seed).predict
+        return fastnn_model(backend_of(framework), seed).predict
     torch = import_torch()
     model = torch_model(seed)
 
@@ -289,12 +307,12 @@ def bench_training(X, y, batch_size, status, rounds, gemm_flops, log=None):
     "first_call": {framework: seconds of the warm-up}, "floor_seconds", "floor_fraction"}
     where floor_fraction is that of fastnn numba.
     """
-    trainers = {name: Trainer(name, X, y, batch_size) for name in FRAMEWORKS
+    trainers = {name: trainer(name, X, y, batch_size) for name in FRAMEWORKS
                 if status[name] == "run"}
     first_call = {}
-    for name, trainer in trainers.items():
+    for name, t in trainers.items():
         quiet()
-        first_call[name] = timed(trainer.warm_up)
+        first_call[name] = timed(t.warm_up)
     medians = compare({name: t.epoch for name, t in trainers.items()}, rounds, number=1)
     seconds = {name: medians.get(name) for name in FRAMEWORKS}
     row = {"batch_size": batch_size, "samples": len(X), "seconds": seconds,
