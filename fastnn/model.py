@@ -1,11 +1,13 @@
 """Sequential: a stack of layers over one flat parameter buffer, a loss and an optimizer."""
 import math
+from contextlib import contextmanager
 
 import numpy as np
 
 from fastnn import backend as backends
 from fastnn import losses
-from fastnn.checks import as_features, same_length
+from fastnn.checks import as_features, positive_int, same_length
+from fastnn.errors import HyperParameterError
 from fastnn.layers import Dense, Dropout, Layer
 from fastnn.optim import Adam, Optimizer
 
@@ -34,10 +36,13 @@ class Sequential:
         Run fit's training steps in the backend's ``train_steps`` kernel (the whole loop
         in one call per chunk of steps) when the model allows it; False runs them step by
         step from Python. `training_path()` says which one runs.
+    threads : int, optional
+        How many threads this model's Numba kernels use in fit, predict and evaluate (at
+        most NUMBA_NUM_THREADS); default Numba's setting. Results do not depend on it.
     """
 
     def __init__(self, layers=None, loss="cce", optimizer=None, seed=0, backend=None,
-                 dtype="float32", driver=True):
+                 dtype="float32", driver=True, threads=None):
         self.layers = []
         for layer in layers or []:
             self.add(layer)
@@ -54,6 +59,13 @@ class Sequential:
         if self.dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
         self.driver = bool(driver)
+        self.threads = None if threads is None else positive_int("threads", threads)
+        if self.threads is not None and self.backend == "numba":
+            import numba
+            if self.threads > numba.config.NUMBA_NUM_THREADS:
+                raise HyperParameterError(
+                    f"Invalid threads: {self.threads} (Numba started "
+                    f"{numba.config.NUMBA_NUM_THREADS}; set NUMBA_NUM_THREADS for more)")
         self.built = False
 
     def add(self, layer):
@@ -177,6 +189,21 @@ class Sequential:
             self.optimizer.step(self.kernels, self.params, self.grads)
         return loss, hits
 
+    @contextmanager
+    def threads_in_use(self):
+        """Within the block, Numba kernels called from this Python thread use
+        self.threads threads (Numba's setting is per calling thread)."""
+        if self.threads is None or self.backend != "numba":
+            yield
+            return
+        import numba
+        previous = numba.get_num_threads()
+        numba.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(previous)
+
     # ---- the public API ----------------------------------------------------------------
 
     def fit(self, X, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
@@ -187,9 +214,11 @@ class Sequential:
         target values (N,) or (N, n_outputs) for "mse". See `fastnn.training.fit`.
         """
         from fastnn.training import fit
-        return fit(self, X, y, epochs=epochs, batch_size=batch_size,
-                   validation_data=validation_data, validation_split=validation_split,
-                   callbacks=callbacks, scheduler=scheduler, shuffle=shuffle, verbose=verbose)
+        with self.threads_in_use():
+            return fit(self, X, y, epochs=epochs, batch_size=batch_size,
+                       validation_data=validation_data, validation_split=validation_split,
+                       callbacks=callbacks, scheduler=scheduler, shuffle=shuffle,
+                       verbose=verbose)
 
     def prepare(self, X, y):
         """Checked, converted (X, targets) for this model."""
@@ -207,9 +236,10 @@ class Sequential:
         X = as_features(X, self.n_inputs, self.dtype)
         self.allocate(min(len(X), CHUNK))
         result = np.empty((len(X), self.n_outputs), self.dtype)
-        for start in range(0, len(X), CHUNK):
-            x = X[start:start + CHUNK]
-            result[start:start + len(x)] = self.forward(x)
+        with self.threads_in_use():
+            for start in range(0, len(X), CHUNK):
+                x = X[start:start + CHUNK]
+                result[start:start + len(x)] = self.forward(x)
         return result
 
     def predict(self, X):
@@ -224,7 +254,8 @@ class Sequential:
     def evaluate(self, X, y):
         """{"loss": mean loss + penalties, "accuracy": fraction correct (classifiers only)}."""
         X, targets = self.prepare(X, y)
-        return self.evaluate_prepared(X, targets)
+        with self.threads_in_use():
+            return self.evaluate_prepared(X, targets)
 
     def evaluate_prepared(self, X, targets):
         self.allocate(min(len(X), CHUNK))
@@ -245,8 +276,9 @@ class Sequential:
         get_weights()."""
         X, targets = self.prepare(X, y)
         self.allocate(len(X))
-        self.forward(X, logits=True)
-        loss = self.backward(targets)
+        with self.threads_in_use():
+            self.forward(X, logits=True)
+            loss = self.backward(targets)
         return loss, [g.copy() for layer in self.dense_layers for g in (layer.dW, layer.db)]
 
     def get_weights(self):
@@ -310,7 +342,8 @@ class Sequential:
 
 
 def mlp(sizes, activation="relu", output="softmax", loss="cce", optimizer=None, seed=0,
-        dropout=0.0, backend=None, dtype="float32", driver=True, **dense_options):
+        dropout=0.0, backend=None, dtype="float32", driver=True, threads=None,
+        **dense_options):
     """A Sequential of Dense layers from layer sizes, e.g. mlp([784, 128, 64, 10]).
 
     Hidden layers use `activation` (followed by Dropout(dropout) when dropout > 0), the
@@ -327,4 +360,4 @@ def mlp(sizes, activation="relu", output="softmax", loss="cce", optimizer=None, 
         if dropout and not last:
             layers.append(Dropout(dropout))
     return Sequential(layers, loss=loss, optimizer=optimizer, seed=seed, backend=backend,
-                      dtype=dtype, driver=driver)
+                      dtype=dtype, driver=driver, threads=threads)

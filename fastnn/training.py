@@ -7,6 +7,7 @@ import numpy as np
 
 from fastnn.checks import positive_int
 from fastnn.epoch import DriverSteps, StepByStep, unsupported
+from fastnn.errors import TrainingDivergedError
 from fastnn.model import CHUNK
 from fastnn.schedulers import ReduceLROnPlateau
 
@@ -71,7 +72,7 @@ def _diverged(model, steps, epoch, batch):
     """Raise for a non-finite step: its loss, or the parameters its update made."""
     what = (f"loss became {steps.losses[batch % steps.chunk]}" if steps.failure == "loss"
             else "parameters became NaN or inf")
-    raise FloatingPointError(
+    raise TrainingDivergedError(
         f"{what} at epoch {epoch + 1}, batch {batch + 1}; the weights are those of the "
         f"last finite step. Try a smaller learning rate (now {model.optimizer.lr:g}), "
         f"clip_norm, or scaled inputs")
@@ -86,8 +87,9 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
     `fastnn.callbacks`). scheduler: stepped after every epoch (`fastnn.schedulers`);
     ReduceLROnPlateau gets val_loss, or loss without validation data.
     verbose: 0 silent, 1 progress bar (on a terminal) and a line per epoch, 2 a line per
-    epoch. A non-finite loss stops training with FloatingPointError; the weights are the
-    last finite ones.
+    epoch. A non-finite loss, or an update that makes the parameters non-finite, stops
+    training with TrainingDivergedError (a FloatingPointError) naming the epoch and batch;
+    the weights are then those of the last finite step.
     """
     epochs = positive_int("epochs", epochs)
     batch_size = positive_int("batch_size", batch_size)

@@ -135,3 +135,31 @@ def test_the_last_finite_weights_survive_an_update_that_overflows(backend):
     for w, w0 in zip(model.get_weights(), before):
         np.testing.assert_array_equal(w, w0)
     assert model.optimizer.step_count == 0
+
+
+def test_the_threads_setting_is_honoured_and_changes_no_bit(monkeypatch):
+    import numba
+
+    from kernels import numba_cpu
+    real, seen, results = numba_cpu.train_steps, [], []
+
+    def spy(*args):
+        seen.append(numba.get_num_threads())
+        return real(*args)
+
+    monkeypatch.setattr(numba_cpu, "train_steps", spy)
+    X, y = problem("cce", n=600)
+    for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
+        model = fnn.mlp([5, 256, 3], seed=0, threads=threads)
+        history = model.fit(X, y, epochs=2, batch_size=64, verbose=0)
+        results.append((model.params.copy(), history.history["loss"]))
+        assert seen[-1] == threads
+    assert numba.get_num_threads() == numba.config.NUMBA_NUM_THREADS  # restored after fit
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]
+
+
+def test_more_threads_than_numba_started_is_refused():
+    import numba
+    with pytest.raises(ValueError, match="threads"):
+        fnn.mlp([5, 3], threads=numba.config.NUMBA_NUM_THREADS + 1)
