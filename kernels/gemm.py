@@ -22,11 +22,11 @@ How it is fast (each point was measured; see the benchmark suite):
   Fewer than NR leftover columns (a 10-class output) take a dot-product kernel.
 * Threads split ``out``'s row blocks (``prange``): no reductions. Below SERIAL_FLOPS one
   thread is faster than waking the other.
-* One tile, reading a row by row. aᵀ·b copies aᵀ first: reading aᵀ's columns in place
-  ran 1.5× slower. A block of all-zero rows of a (pixels no image of the batch uses, in
-  MNIST's xᵀ·dz) gives zeros without a product.
-* Scratch copies: a weight matrix's leftover columns (`matmul`), its transpose
-  (`matmul_nt`), and aᵀ (`matmul_tn`, a batch of activations).
+* aᵀ is read in place, never copied: a zero test per k in the tile (to skip MNIST's zero
+  pixels) made it 1.5× slower, so zeros are skipped a whole row block of aᵀ at a time.
+* Allocation: none that grows with the batch. A weight matrix's leftover columns
+  (`matmul`), its transpose (`matmul_nt`) and a narrow dW (`matmul_tn`) are copied into
+  small scratch arrays, at most the size of that weight matrix.
 """
 import os
 
@@ -83,13 +83,14 @@ def _stack_tile(typingctx, arr):
 
 
 @jit
-def _tile(dst, d0, e0, a, b, i0, j0):
-    """dst[d0:d0+MR, e0:e0+NR] = a[i0:i0+MR] · b[:, j0:j0+NR].
+def _tile(dst, d0, e0, a, b, i0, j0, a_transposed):
+    """dst[d0:d0+MR, e0:e0+NR] = A[i0:i0+MR] · b[:, j0:j0+NR], A = a or aᵀ.
 
-    Rows of a past its end repeat its last row; dst must have room for all MR rows.
+    Rows of A past its end repeat its last row; dst must have room for all MR rows.
     """
     mr = _tile_rows(a)
-    m, k_len = a.shape
+    m = a.shape[1] if a_transposed else a.shape[0]
+    k_len = b.shape[0]
     if i0 < 0 or j0 < 0 or d0 < 0 or e0 < 0 or m <= 0:
         return  # lets LLVM drop the negative-index wrap-around: contiguous vector loads
     acc = nb.carray(_stack_tile(a), (mr, NR))
@@ -97,11 +98,18 @@ def _tile(dst, d0, e0, a, b, i0, j0):
     for r in range(mr):
         for j in range(NR):
             acc[r, j] = zero
-    for k in range(k_len):
-        for r in range(mr):
-            ar = a[min(i0 + r, m - 1), k]
-            for j in range(NR):
-                acc[r, j] += ar * b[k, j0 + j]
+    if a_transposed:  # a literal: each specialization keeps one of these loops
+        for k in range(k_len):
+            for r in range(mr):
+                ar = a[k, min(i0 + r, m - 1)]
+                for j in range(NR):
+                    acc[r, j] += ar * b[k, j0 + j]
+    else:
+        for k in range(k_len):
+            for r in range(mr):
+                ar = a[min(i0 + r, m - 1), k]
+                for j in range(NR):
+                    acc[r, j] += ar * b[k, j0 + j]
     for r in range(mr):
         for j in range(NR):
             dst[d0 + r, e0 + j] = acc[r, j]
@@ -133,72 +141,101 @@ def _dot_columns(out, a, bt, r0, r1, c0):
 
 
 @jit
-def _all_zero(a, r0, r1):
-    """Whether rows r0 … r1 − 1 of a are all zero (stops at the first non-zero)."""
+def _axpy_columns(out, a, b, r0, r1, c0):
+    """out[r0:r1, c0:] = a[:, r0:r1]ᵀ · b[:, c0:], with a (K, M): for leftover columns of aᵀb."""
+    n_cols, n_rows = out.shape[1] - c0, r1 - r0
+    if r0 < 0 or c0 < 0 or n_rows <= 0 or n_cols <= 0:
+        return
+    acc = np.zeros((n_cols, n_rows), a.dtype)
+    for k in range(a.shape[0]):
+        for c in range(n_cols):
+            bkc = b[k, c0 + c]
+            for i in range(n_rows):
+                acc[c, i] += bkc * a[k, r0 + i]
+    for i in range(n_rows):
+        for c in range(n_cols):
+            out[r0 + i, c0 + c] = acc[c, i]
+
+
+@jit
+def _zero_rows(a, r0, r1, a_transposed):
+    """Whether rows r0 … r1 − 1 of A (a, or aᵀ) are all zero; stops at the first non-zero."""
     zero = a.dtype.type(0)
-    for i in range(r0, r1):
-        for k in range(a.shape[1]):
-            if a[i, k] != zero:
+    k_len = a.shape[0] if a_transposed else a.shape[1]
+    for k in range(k_len):
+        for i in range(r0, r1):
+            if (a[k, i] if a_transposed else a[i, k]) != zero:
                 return False
     return True
 
 
 @jit
-def _row_block(out, a, b, bt, block):
-    """Rows [MR·block, MR·block + MR) of out = a·b; bt holds b's leftover columns transposed.
+def _row_block(out, a, b, bt, block, a_transposed):
+    """Rows [MR·block, MR·block + MR) of out = A·b; bt holds b's leftover columns transposed.
 
-    A block of all-zero rows of a gives zeros without a product: the weight gradient of
-    MNIST's first layer, xᵀ·dz, has such rows for the pixels no image of the batch uses.
+    A block of all-zero rows of A gives zeros without a product: in the weight gradient
+    xᵀ·dz of MNIST's first layer, the pixels that no image of the batch uses.
     """
     m, n = out.shape
     mr = _tile_rows(a)
     panels = n // NR
     i0 = block * mr
     rows = min(mr, m - i0)
-    if _all_zero(a, i0, i0 + rows):
+    if a_transposed and _zero_rows(a, i0, i0 + rows, a_transposed):
         out[i0:i0 + rows] = 0
         return
     partial = nb.carray(_stack_tile(a), (mr, NR))  # for a last block of fewer than MR rows
     for p in range(panels):
         j0 = p * NR
         if rows == mr:
-            _tile(out, i0, j0, a, b, i0, j0)
+            _tile(out, i0, j0, a, b, i0, j0, a_transposed)
         else:
-            _tile(partial, np.int64(0), np.int64(0), a, b, i0, j0)  # int64: not literals
+            _tile(partial, np.int64(0), np.int64(0), a, b, i0, j0, a_transposed)  # not literals
             out[i0:i0 + rows, j0:j0 + NR] = partial[:rows]
     if panels * NR < n:
-        _dot_columns(out, a, bt, i0, i0 + rows, panels * NR)
+        if a_transposed:
+            _axpy_columns(out, a, b, i0, i0 + rows, panels * NR)
+        else:
+            _dot_columns(out, a, bt, i0, i0 + rows, panels * NR)
 
 
 @jit_parallel
-def _gemm(out, a, b, bt):
-    """out = a·b; row blocks run on all threads unless the work is small."""
+def _gemm(out, a, b, bt, a_transposed):
+    """out = A·b with A = a or aᵀ; row blocks run on all threads unless the work is small."""
     m, n = out.shape
     blocks = (m + _tile_rows(a) - 1) // _tile_rows(a)
     if 2.0 * m * n * b.shape[0] < SERIAL_FLOPS:
         for block in range(blocks):
-            _row_block(out, a, b, bt, block)
+            _row_block(out, a, b, bt, block, a_transposed)
     else:
         for block in prange(blocks):  # the prange index is unsigned: one signature, int64
-            _row_block(out, a, b, bt, np.int64(block))
+            _row_block(out, a, b, bt, np.int64(block), a_transposed)
 
 
 @jit
 def matmul(out, a, b):
     """a (M, K), b (K, N), out (M, N).  out = a·b."""
-    c0 = (b.shape[1] // NR) * NR
-    _gemm(out, a, b, np.ascontiguousarray(b[:, c0:].T))  # leftover columns: dot products
+    k_len, n = b.shape
+    c0 = (n // NR) * NR
+    bt = np.ascontiguousarray(b[:, c0:].T)  # the leftover columns, for dot products
+    _gemm(out, a, b, bt, False)
 
 
 @jit
 def matmul_tn(out, a, b):
     """a (K, M), b (K, N), out (M, N).  out = aᵀ·b.
 
-    aᵀ is copied first (a is a batch of activations: K·M elements): the tile reading a
-    copied aᵀ row by row ran 1.5× faster than one reading aᵀ's columns in place.
+    With N < NR ≤ M (dW of a 10-class output layer) the tile runs along M instead:
+    outᵀ = bᵀ·a into a scratch, transposed back.
     """
-    c0 = (b.shape[1] // NR) * NR
-    _gemm(out, np.ascontiguousarray(a.T), b, np.ascontiguousarray(b[:, c0:].T))
+    m, n = out.shape
+    no_columns = np.empty((0, 0), b.dtype)
+    if n < NR <= m:
+        out_t = np.empty((n, m), out.dtype)
+        _gemm(out_t, b, a, no_columns, True)
+        out[...] = out_t.T
+    else:
+        _gemm(out, a, b, no_columns, True)
 
 
 @jit
@@ -208,8 +245,9 @@ def matmul_nt(out, a, b):
     bᵀ's full panels are copied once (b is a weight matrix: small); leftover columns are
     dot products with b's rows as they are.
     """
-    c0 = (b.shape[0] // NR) * NR
-    _gemm(out, a, np.ascontiguousarray(b[:c0].T), b[c0:])
+    n = b.shape[0]
+    c0 = (n // NR) * NR
+    _gemm(out, a, np.ascontiguousarray(b[:c0].T), b[c0:], False)
 
 
 if config.DISABLE_JIT:  # the register tile is a compiler intrinsic: plain Python uses NumPy
