@@ -5,8 +5,8 @@ all gradients together when their global L2 norm exceeds it (PyTorch's clip_grad
 """
 import numpy as np
 
-from fastnn.checks import flag, known_name, number
-from fastnn.errors import DTypeError, HyperParameterError
+from fastnn.checks import flag, integer, known_name, number
+from fastnn.errors import DTypeError, HyperParameterError, ShapeError
 
 
 def _check(name, value, low=0.0, high=np.inf, low_open=True, high_open=False):
@@ -59,6 +59,11 @@ class Optimizer:
 
     def load_state_dict(self, state):
         """Restore what `state_dict` returned; arrays must match the built state's shapes."""
+        keys = {"step_count", "lr", *self.state_names}
+        if not isinstance(state, dict) or not keys <= set(state):
+            given = sorted(state) if isinstance(state, dict) else type(state).__name__
+            raise HyperParameterError(f"Invalid state_dict for {type(self).__name__}: "
+                                      f"expected the keys {sorted(keys)}, got {given}")
         if getattr(self, "state", None) is None:
             first = np.asarray(state[self.state_names[0]]) if self.state_names else np.zeros(0)
             self.build(first.size, first.dtype)
@@ -66,11 +71,10 @@ class Optimizer:
             current = getattr(self, name)
             value = np.asarray(state[name])
             if value.shape != current.shape:
-                raise ValueError(f"optimizer state {name!r} has shape {value.shape}, "
+                raise ShapeError(f"optimizer state {name!r} has shape {value.shape}, "
                                  f"expected {current.shape}")
-            else:
-                current[...] = value
-        self.step_count = int(state["step_count"])
+            current[...] = value
+        self.step_count = integer("step_count", state["step_count"], 0)
         self.lr = _check("learning rate", state["lr"], low_open=False)
 
 

@@ -48,6 +48,11 @@ class Opt:
     lr = 0.1
 
 
+def built(optimizer, n_params=5):
+    optimizer.build(n_params, np.float64)
+    return optimizer
+
+
 def idx_file(tmp, data):
     path = tmp / "file-idx1-ubyte"
     path.write_bytes(data)
@@ -222,6 +227,12 @@ BATTERY = [
      "adamw-decay"),
     (lambda t: fnn.RMSprop(alpha=1.5), HyperParameterError, r"Invalid alpha: 1\.5",
      "rmsprop-alpha"),
+    (lambda t: built(fnn.Adam()).load_state_dict({"lr": 0.1}), HyperParameterError,
+     r"state_dict for Adam: expected the keys \['lr', 'm', 'step_count', 'v'\]",
+     "optimizer-state-dict-keys"),
+    (lambda t: built(fnn.SGD()).load_state_dict(
+        {"lr": 0.1, "step_count": 1, "velocity": np.zeros(3)}), ShapeError,
+     r"'velocity' has shape \(3,\), expected \(5,\)", "optimizer-state-dict-shape"),
     # ---- schedulers and callbacks ------------------------------------------------------
     (lambda t: fnn.StepLR(Opt(), step_size=0), HyperParameterError,
      r"Invalid step_size: 0 \(must be a positive integer\)", "steplr-step-size"),
