@@ -4,6 +4,7 @@ Behaviour only: which rows and columns come out, that numbers are positive and f
 that missing PyTorch or matplotlib is reported. The pauses that keep timings fair and
 the calibration of latency rounds are switched off, and the GEMMs are small, for speed.
 """
+import copy
 import json
 import math
 import subprocess
@@ -109,6 +110,22 @@ def test_markdown_training_row_holds_the_numbers(results):
     numpy_ratio = seconds[bench.NUMPY] / seconds[bench.NUMBA]
     assert float(cells["numpy / numba"].rstrip("×")) == pytest.approx(numpy_ratio, abs=0.06)
     assert cells["floor fraction"].endswith("%")
+
+
+def test_gemm_passes_merge_to_the_best_rate_of_each():
+    def rates(fastnn, numpy):
+        return [{"impl": "fastnn", "shape": [8, 8, 8], "gflops": fastnn},
+                {"impl": "numpy", "shape": [8, 8, 8], "gflops": numpy}]
+    merged = bench.merge_rates(rates(5.0, 7.0), rates(9.0, 1.0))
+    assert sorted((r["impl"], r["gflops"]) for r in merged) == [("fastnn", 9.0), ("numpy", 7.0)]
+    assert bench.best_gemm(merged)["gflops"] == 9.0
+
+
+def test_report_flags_a_floor_fraction_above_one(results):
+    slow_peak = copy.deepcopy(results)
+    bench.add_floor(slow_peak["training"][0], gemm_flops=1.0)  # a floor of hours
+    assert slow_peak["training"][0]["floor_fraction"] > 1
+    assert "GEMM peak was measured in a slow phase" in bench.report(slow_peak)
 
 
 def test_json_round_trips(results, tmp_path):
