@@ -6,10 +6,11 @@ import numpy as np
 
 from fastnn import backend as backends
 from fastnn import losses
-from fastnn.checks import as_features, positive_int, same_length
-from fastnn.errors import HyperParameterError
+from fastnn import optim
+from fastnn.checks import as_features, flag, integer, option, positive_int, same_length
+from fastnn.errors import DTypeError, HyperParameterError, NonFiniteError, ShapeError
 from fastnn.layers import Dense, Dropout, Layer
-from fastnn.optim import Adam, Optimizer
+from fastnn.optim import Adam
 
 CHUNK = 1024  # rows per kernel call when predicting or evaluating
 
@@ -47,18 +48,14 @@ class Sequential:
         for layer in layers or []:
             self.add(layer)
         self.loss = losses.get(loss)
-        self.optimizer = Adam() if optimizer is None else optimizer
-        if not isinstance(self.optimizer, Optimizer):
-            raise TypeError(f"optimizer must be a fastnn optimizer such as fnn.Adam(), "
-                            f"got {type(self.optimizer).__name__}")
-        self.seed = seed
+        self.optimizer = Adam() if optimizer is None else optim.get(optimizer)
+        self.seed = integer("seed", seed, 0)
         self.rng = np.random.default_rng(seed)
         self.backend = backends.resolve(backend)
         self.kernels = backends.load(self.backend)
-        self.dtype = np.dtype(dtype)
-        if self.dtype not in (np.float32, np.float64):
-            raise ValueError(f"dtype must be float32 or float64, got {self.dtype}")
-        self.driver = bool(driver)
+        dtype = np.dtype(dtype).name if isinstance(dtype, type) else dtype
+        self.dtype = np.dtype(option("dtype", dtype, ("float32", "float64")))
+        self.driver = flag("driver", driver)
         self.threads = None if threads is None else positive_int("threads", threads)
         if self.threads is not None and self.backend == "numba":
             import numba
@@ -71,7 +68,7 @@ class Sequential:
     def add(self, layer):
         """Append a layer (the model is rebuilt, with fresh weights, on next use)."""
         if not isinstance(layer, Layer):
-            raise TypeError(f"expected a layer such as fnn.Dense, got {type(layer).__name__}")
+            raise DTypeError(f"expected a layer such as fnn.Dense, got {type(layer).__name__}")
         self.layers.append(layer)
         self.built = False
 
@@ -90,19 +87,19 @@ class Sequential:
     def build(self):
         """Check the stack, lay all parameters out in one buffer, and initialize them."""
         if not self.layers:
-            raise ValueError("the model has no layers")
+            raise ShapeError("the model has no layers")
         if not (isinstance(self.layers[0], Dense) and isinstance(self.layers[-1], Dense)):
-            raise ValueError("the first and the last layer must be Dense")
+            raise ShapeError("the first and the last layer must be Dense")
         size = None
         for layer in self.layers:
             size = layer.build(size)
             layer.rng = self.rng
         for layer in self.dense_layers[:-1]:
             if layer.activation == "softmax":
-                raise ValueError("softmax is only supported on the output layer")
+                raise HyperParameterError("softmax is only supported on the output layer")
         output = self.layers[-1].activation
         if output != self.loss.output:
-            raise ValueError(f"loss {self.loss.name!r} is fused with a {self.loss.output!r} "
+            raise HyperParameterError(f"loss {self.loss.name!r} is fused with a {self.loss.output!r} "
                              f"output layer, but the last layer's activation is {output!r}")
         n_params = sum(layer.n_params for layer in self.layers)
         self.params = np.zeros(n_params, self.dtype)
@@ -293,14 +290,16 @@ class Sequential:
             self.build()
         current = [p for layer in self.dense_layers for p in (layer.W, layer.b)]
         if len(weights) != len(current):
-            raise ValueError(f"expected {len(current)} arrays [W1, b1, ...], got {len(weights)}")
+            raise ShapeError(f"expected {len(current)} arrays [W1, b1, ...], got {len(weights)}")
         new = []
         for i, (old, w) in enumerate(zip(current, weights)):
             w = np.asarray(w)
             if w.shape != old.shape:
-                raise ValueError(f"weights[{i}] has shape {w.shape}, expected {old.shape}")
-            if w.dtype.kind not in "biuf" or not np.isfinite(w).all():
-                raise ValueError(f"weights[{i}] must be finite real numbers")
+                raise ShapeError(f"weights[{i}] has shape {w.shape}, expected {old.shape}")
+            if w.dtype.kind not in "biuf":
+                raise DTypeError(f"weights[{i}] must hold real numbers, got dtype {w.dtype}")
+            if not np.isfinite(w).all():
+                raise NonFiniteError(f"weights[{i}] must be finite: it contains NaN or inf")
             new.append(w)
         for old, w in zip(current, new):
             old[...] = w
@@ -351,7 +350,7 @@ def mlp(sizes, activation="relu", output="softmax", loss="cce", optimizer=None, 
     """
     sizes = list(sizes)
     if len(sizes) < 2:
-        raise ValueError(f"mlp needs at least an input and an output size, got {sizes}")
+        raise ShapeError(f"mlp needs at least an input and an output size, got {sizes}")
     layers = []
     for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
         last = i == len(sizes) - 2

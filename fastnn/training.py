@@ -7,7 +7,7 @@ import numpy as np
 
 from fastnn.checks import positive_int
 from fastnn.epoch import DriverSteps, StepByStep, unsupported
-from fastnn.errors import TrainingDivergedError
+from fastnn.errors import DTypeError, HyperParameterError, TrainingDivergedError
 from fastnn.model import CHUNK
 from fastnn.schedulers import ReduceLROnPlateau
 
@@ -52,15 +52,16 @@ def _progress(total, verbose, desc):
 def _validation(model, X, y, validation_data, validation_split):
     """(X_train, y_train, validation pair or None), the split seeded and stratified."""
     if validation_data is not None and validation_split:
-        raise ValueError("pass validation_data or validation_split, not both")
+        raise HyperParameterError("pass validation_data or validation_split, not both")
     if validation_data is not None:
         if len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
+            raise HyperParameterError("validation_data must be a pair (X_val, y_val)")
         return X, y, validation_data
     if not validation_split:
         return X, y, None
     if not 0.0 < validation_split < 1.0:
-        raise ValueError(f"Invalid validation_split: {validation_split!r} (must be in (0, 1))")
+        raise HyperParameterError(
+            f"Invalid validation_split: {validation_split!r} (must be in (0, 1))")
     from fastnn.datasets import train_test_split
     stratify = model.loss.hits is not None and np.asarray(y).ndim == 1  # classifiers
     X, X_val, y, y_val = train_test_split(X, y, test_size=validation_split, seed=model.seed,
@@ -94,11 +95,11 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
     epochs = positive_int("epochs", epochs)
     batch_size = positive_int("batch_size", batch_size)
     if verbose not in (0, 1, 2):
-        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        raise HyperParameterError(f"Invalid verbose: {verbose!r} (must be 0, 1 or 2)")
     callbacks = list(callbacks or [])
     for callback in callbacks:
         if not callable(getattr(callback, "on_epoch_end", None)):
-            raise TypeError(f"a callback needs an on_epoch_end(epoch, logs) method, "
+            raise DTypeError(f"a callback needs an on_epoch_end(epoch, logs) method, "
                             f"got {type(callback).__name__}")
     X, y, validation = _validation(model, X, y, validation_data, validation_split)
     X, targets = model.prepare(X, y)

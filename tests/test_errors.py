@@ -153,12 +153,12 @@ BATTERY = [
     (lambda t: cce().compute_gradients(np.hstack([X, X]), Y), ShapeError,
      "10 features per sample, but the first layer expects 5", "gradients-features"),
     # ---- set_weights -------------------------------------------------------------------
-    (lambda t: cce().set_weights(cce().get_weights()[:2]), ValueError, "expected 4 arrays",
+    (lambda t: cce().set_weights(cce().get_weights()[:2]), ShapeError, "expected 4 arrays",
      "set-weights-count"),
-    (lambda t: cce().set_weights([np.zeros((2, 2))] + cce().get_weights()[1:]), ValueError,
+    (lambda t: cce().set_weights([np.zeros((2, 2))] + cce().get_weights()[1:]), ShapeError,
      "shape", "set-weights-shape"),
     (lambda t: cce().set_weights([put(w, 0, np.nan) if i == 1 else w
-                                  for i, w in enumerate(cce().get_weights())]), ValueError,
+                                  for i, w in enumerate(cce().get_weights())]), NonFiniteError,
      "finite", "set-weights-nan"),
     # ---- layers and models -------------------------------------------------------------
     (lambda t: fnn.Dense(0, 3), HyperParameterError,
