@@ -46,9 +46,18 @@ from kernels.compile import jit, jit_parallel
 # idle. Takes effect only if OpenMP is not loaded yet; never overrides the user's setting.
 os.environ.setdefault("GOMP_SPINCOUNT", "3000")
 
+# Numba's fallback threading layer, workqueue, aborts the process when two Python threads
+# run parallel kernels at once: ask for a thread-safe one (TBB or OpenMP) unless the user
+# chose, and take the fallback only when neither is installed.
+if "NUMBA_THREADING_LAYER" not in os.environ:
+    config.THREADING_LAYER = "threadsafe"
 # A caller loaded from Numba's cache does not start the thread pool that the parallel
 # function it embeds needs (numba issue #8578): start it here, once, at import.
-_launch_threads()
+try:
+    _launch_threads()
+except ValueError:  # no TBB, no OpenMP
+    config.THREADING_LAYER = "default"
+    _launch_threads()
 
 NR = 64          # columns of the register tile: 4 zmm of float32, 8 of float64
 MR32 = 6         # rows for float32: 6 × 4 = 24 zmm accumulators
