@@ -83,21 +83,27 @@ def test_dense_forward_equals_its_twin(activation, dtype, data):
     assert np.all(np.abs(got - ref) <= tol["rtol"] * np.abs(ref) + tol["atol"] + bound)
 
 
+def assert_loss_twins_agree(name, z, targets, loss_atol, dz_atol):
+    """Run loss kernel `name` of both modules; the losses and the dz must agree."""
+    results = []
+    for module in (reference, numba_cpu):
+        dz = np.empty_like(z)
+        results.append((dz, getattr(module, name)(dz, z, targets)))
+    (ref_dz, ref_loss), (dz, loss) = results
+    rtol = TOLERANCE[z.dtype.type]["rtol"]
+    assert loss == pytest.approx(ref_loss, rel=rtol, abs=loss_atol)
+    np.testing.assert_allclose(dz, ref_dz, rtol=rtol, atol=dz_atol)
+
+
 @PROPERTY
 @given(data=st.data())
 def test_softmax_cce_equals_its_twin(dtype, data):
     n, c = sizes(data)
     z = matrix(data, dtype, (n, c), 1e4)
     labels = data.draw(arrays(np.int64, n, elements=st.integers(0, c - 1)))
-    results = []
-    for module in (reference, numba_cpu):
-        dz = np.empty_like(z)
-        results.append((dz, module.softmax_cce(dz, z, labels)))
-    (ref_dz, ref_loss), (dz, loss) = results
-    tol = TOLERANCE[dtype]
-    big = float(np.abs(z).max())
-    assert loss == pytest.approx(ref_loss, rel=tol["rtol"], abs=tol["atol"] + 4 * eps(dtype) * big)
-    np.testing.assert_allclose(dz, ref_dz, rtol=tol["rtol"], atol=tol["atol"] / n)
+    atol = TOLERANCE[dtype]["atol"]
+    assert_loss_twins_agree("softmax_cce", z, labels,
+                            atol + 4 * eps(dtype) * float(np.abs(z).max()), atol / n)
 
 
 @PROPERTY
@@ -106,15 +112,9 @@ def test_sigmoid_bce_equals_its_twin(dtype, data):
     n, o = sizes(data)
     z = matrix(data, dtype, (n, o), 1e4)
     y = data.draw(arrays(dtype, (n, o), elements=st.floats(0, 1, width=8 * z.itemsize)))
-    results = []
-    for module in (reference, numba_cpu):
-        dz = np.empty_like(z)
-        results.append((dz, module.sigmoid_bce(dz, z, y)))
-    (ref_dz, ref_loss), (dz, loss) = results
-    tol = TOLERANCE[dtype]
-    big = float(np.abs(z).max())
-    assert loss == pytest.approx(ref_loss, rel=tol["rtol"], abs=tol["atol"] + 4 * eps(dtype) * big)
-    np.testing.assert_allclose(dz, ref_dz, rtol=tol["rtol"], atol=tol["atol"] / z.size)
+    atol = TOLERANCE[dtype]["atol"]
+    assert_loss_twins_agree("sigmoid_bce", z, y,
+                            atol + 4 * eps(dtype) * float(np.abs(z).max()), atol / z.size)
 
 
 @PROPERTY
@@ -122,14 +122,8 @@ def test_sigmoid_bce_equals_its_twin(dtype, data):
 def test_mse_equals_its_twin(dtype, data):
     n, o = sizes(data)
     z, y = matrix(data, dtype, (n, o), 1e4), matrix(data, dtype, (n, o), 1e4)
-    results = []
-    for module in (reference, numba_cpu):
-        dz = np.empty_like(z)
-        results.append((dz, module.mse(dz, z, y)))
-    (ref_dz, ref_loss), (dz, loss) = results
-    tol = TOLERANCE[dtype]
-    assert loss == pytest.approx(ref_loss, rel=tol["rtol"], abs=tol["atol"])
-    np.testing.assert_allclose(dz, ref_dz, rtol=tol["rtol"], atol=tol["atol"] / z.size)
+    atol = TOLERANCE[dtype]["atol"]
+    assert_loss_twins_agree("mse", z, y, atol, atol / z.size)
 
 
 @PROPERTY
