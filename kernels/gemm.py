@@ -18,8 +18,8 @@ How it is fast (each point was measured; see the benchmark suite):
   and ends up scalar.
 * The tiles start with a guard on negative offsets; without it the wrap-around of
   negative indices turns the vector loads of b into gathers (~25× slower).
-* The last, partial row block clamps its row index (extra rows computed, not stored).
-  Fewer than NR leftover columns (a 10-class output) take a dot-product kernel.
+* A last block of fewer than MR rows runs one row at a time (`_row_panel`). Fewer than
+  NR leftover columns (a 10-class output) take a dot-product kernel.
 * Threads split ``out``'s row blocks (``prange``): no reductions. Below SERIAL_FLOPS one
   thread is faster than waking the other.
 * aᵀ is read in place, never copied: a zero test per k in the tile (to skip MNIST's zero
@@ -95,12 +95,11 @@ def _stack_tile(typingctx, arr):
 def _tile(dst, d0, e0, a, b, i0, j0, a_transposed):
     """dst[d0:d0+MR, e0:e0+NR] = A[i0:i0+MR] · b[:, j0:j0+NR], A = a or aᵀ.
 
-    Rows of A past its end repeat its last row; dst must have room for all MR rows.
+    A must have all MR rows (a last, shorter block goes to `_row_panel`).
     """
     mr = _tile_rows(a)
-    m = a.shape[1] if a_transposed else a.shape[0]
     k_len = b.shape[0]
-    if i0 < 0 or j0 < 0 or d0 < 0 or e0 < 0 or m <= 0:
+    if i0 < 0 or j0 < 0 or d0 < 0 or e0 < 0:
         return  # lets LLVM drop the negative-index wrap-around: contiguous vector loads
     acc = nb.carray(_stack_tile(a), (mr, NR))
     zero = a.dtype.type(0)
@@ -110,18 +109,37 @@ def _tile(dst, d0, e0, a, b, i0, j0, a_transposed):
     if a_transposed:  # a literal: each specialization keeps one of these loops
         for k in range(k_len):
             for r in range(mr):
-                ar = a[k, min(i0 + r, m - 1)]
+                ar = a[k, i0 + r]
                 for j in range(NR):
                     acc[r, j] += ar * b[k, j0 + j]
     else:
         for k in range(k_len):
             for r in range(mr):
-                ar = a[min(i0 + r, m - 1), k]
+                ar = a[i0 + r, k]
                 for j in range(NR):
                     acc[r, j] += ar * b[k, j0 + j]
     for r in range(mr):
         for j in range(NR):
             dst[d0 + r, e0 + j] = acc[r, j]
+
+
+@jit
+def _row_panel(dst, d, e0, a, b, i, j0, a_transposed):
+    """dst[d, e0:e0+NR] = A[i] · b[:, j0:j0+NR], A = a or aᵀ: one row, for a last block of
+    fewer than MR rows (a full tile would compute MR rows to keep one: batch 1 ran 6×
+    slower)."""
+    if i < 0 or j0 < 0 or d < 0 or e0 < 0:
+        return
+    acc = nb.carray(_stack_tile(a), (NR,))
+    zero = a.dtype.type(0)
+    for j in range(NR):
+        acc[j] = zero
+    for k in range(b.shape[0]):
+        ai = a[k, i] if a_transposed else a[i, k]
+        for j in range(NR):
+            acc[j] += ai * b[k, j0 + j]
+    for j in range(NR):
+        dst[d, e0 + j] = acc[j]
 
 
 @jit
@@ -193,14 +211,13 @@ def _row_block(out, a, b, bt, block, a_transposed):
     if a_transposed and _zero_rows(a, i0, i0 + rows, a_transposed):
         out[i0:i0 + rows] = 0
         return
-    partial = nb.carray(_stack_tile(a), (mr, NR))  # for a last block of fewer than MR rows
     for p in range(panels):
         j0 = p * NR
         if rows == mr:
             _tile(out, i0, j0, a, b, i0, j0, a_transposed)
         else:
-            _tile(partial, np.int64(0), np.int64(0), a, b, i0, j0, a_transposed)  # not literals
-            out[i0:i0 + rows, j0:j0 + NR] = partial[:rows]
+            for i in range(i0, i0 + rows):
+                _row_panel(out, i, j0, a, b, i, j0, a_transposed)
     if panels * NR < n:
         if a_transposed:
             _axpy_columns(out, a, b, i0, i0 + rows, panels * NR)
