@@ -8,7 +8,8 @@ tables `fastnn bench` prints.
 Fairness on a small machine: each framework is timed after ``QUIET`` seconds of sleep, so
 the thread pool of whatever ran before (OpenBLAS, PyTorch's OpenMP, Numba's OpenMP) has
 stopped spinning; the rounds of the frameworks being compared are interleaved, so a slow
-phase of a shared machine hits them alike; PyTorch gets as many threads as Numba.
+phase of a shared machine hits them alike; PyTorch gets as many threads as Numba, and
+the same OpenMP spin-wait (see `import_torch`).
 
 Nothing here is imported by ``import fastnn``; NumPy's and PyTorch's modules, Numba's GEMM
 and matplotlib are imported when first needed.
@@ -32,7 +33,7 @@ FRAMEWORKS = (NUMBA, NUMPY, TORCH)
 BATCH_SIZES = (32, 128, 512)
 LATENCY_ROWS = (1, 32)
 QUIET = 0.3  # seconds: longer than OpenBLAS's and OpenMP's spin-wait after a call
-ROUND_SECONDS = 0.02  # a latency round repeats its call until it lasts about this long
+ROUND_SECONDS = 0.05  # a round of a quick call (predict, GEMM) repeats it this long
 
 # (M, K, N) of out (M, N) = a (M, K) · b (K, N): square-ish ones, then the MLP's own
 GEMM_SHAPES = ((512, 512, 512), (1024, 1024, 1024), (512, 784, 128), (128, 784, 128),
@@ -96,34 +97,36 @@ def seconds_per_call(f, number=1):
     return (time.perf_counter() - start) / number
 
 
-def calls_per_round(f, target=None):
-    """How many calls of f() in a row last at least `target` seconds (default
-    ``ROUND_SECONDS``): 1, 2, 4, ...
+def seconds_per_call_for(f, duration=None):
+    """Seconds per call of f(), calling it again and again for `duration` seconds (default
+    ``ROUND_SECONDS``; at least once).
 
-    Doubling (like timeit's autorange) rather than extrapolating from one call, whose
-    time may include waking a sleeping thread pool.
+    Bounded by time rather than by a count calibrated on one call, whose time may include
+    waking a sleeping thread pool or a slow moment of the machine.
     """
-    target = ROUND_SECONDS if target is None else target
-    number = 1
-    while seconds_per_call(f, number) * number < target:
-        number *= 2
-    return number
+    duration = ROUND_SECONDS if duration is None else duration
+    calls, start = 0, time.perf_counter()
+    while True:
+        f()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= duration:
+            return elapsed / calls
 
 
 def compare(calls, rounds, number=None, statistic=statistics.median):
     """Median (or `statistic`) over `rounds` of the seconds per call of each callable in
     `calls`, a dict name → f.
 
-    Each round times every callable once, after `quiet()`, so a slow phase of the machine
-    hits them alike. `number` calls in a row make one timing (default: enough for
-    ``ROUND_SECONDS``, chosen per callable).
+    Each round times every callable, after `quiet()`, so a slow phase of the machine hits
+    them alike: `number` calls in a row, or as many as fit in ``ROUND_SECONDS``.
     """
-    counts = {name: number or calls_per_round(f) for name, f in calls.items()}
     times = {name: [] for name in calls}
     for _ in range(rounds):
         for name, f in calls.items():
             quiet()
-            times[name].append(seconds_per_call(f, counts[name]))
+            seconds = seconds_per_call(f, number) if number else seconds_per_call_for(f)
+            times[name].append(seconds)
     return {name: statistic(t) for name, t in times.items()}
 
 
@@ -136,7 +139,13 @@ def timed(f):
 
 
 def import_torch():
-    """PyTorch, with as many threads as Numba; None when it is not installed."""
+    """PyTorch, with as many threads as Numba; None when it is not installed.
+
+    fastnn's kernels are imported first: they set GOMP_SPINCOUNT (unless the user did), so
+    PyTorch's OpenMP threads start with the same spin-wait as Numba's, whichever of the
+    two a process happens to load first.
+    """
+    import kernels.gemm  # noqa: F401
     try:
         import torch
     except ImportError:
