@@ -1,6 +1,6 @@
 """Sequential: a stack of layers over one flat parameter buffer, a loss and an optimizer."""
 import math
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 
@@ -8,6 +8,7 @@ from fastnn import backend as backends
 from fastnn import losses
 from fastnn import optim
 from fastnn.checks import as_features, flag, integer, option, positive_int, same_length
+from fastnn.epoch import layer_tables, unsupported
 from fastnn.errors import DTypeError, HyperParameterError, NonFiniteError, ShapeError
 from fastnn.layers import Dense, Dropout, Layer
 from fastnn.optim import Adam
@@ -142,6 +143,7 @@ class Sequential:
         self.no_dx = np.empty((0, self.n_inputs), self.dtype)
         self.inputs = [None] * len(self.layers)  # what each layer got in the last forward
         self.rows = rows
+        self.tables = layer_tables(self)  # the layers, as the driver kernels read them
 
     # ---- one batch; x and targets have n ≤ self.rows rows ------------------------------
 
@@ -186,20 +188,12 @@ class Sequential:
             self.optimizer.step(self.kernels, self.params, self.grads)
         return loss, hits
 
-    @contextmanager
     def threads_in_use(self):
-        """Within the block, Numba kernels called from this Python thread use
+        """A context in which Numba kernels called from this Python thread use
         self.threads threads (Numba's setting is per calling thread)."""
         if self.threads is None or self.backend != "numba":
-            yield
-            return
-        import numba
-        previous = numba.get_num_threads()
-        numba.set_num_threads(self.threads)
-        try:
-            yield
-        finally:
-            numba.set_num_threads(previous)
+            return nullcontext()
+        return _numba_threads(self.threads)
 
     # ---- the public API ----------------------------------------------------------------
 
@@ -234,6 +228,10 @@ class Sequential:
         self.allocate(min(len(X), CHUNK))
         result = np.empty((len(X), self.n_outputs), self.dtype)
         with self.threads_in_use():
+            if unsupported(self) is None:  # the whole forward pass in one kernel call
+                self.kernels.predict_rows(result, self.work, X, self.params, *self.tables,
+                                          self.rows)
+                return result
             for start in range(0, len(X), CHUNK):
                 x = X[start:start + CHUNK]
                 result[start:start + len(x)] = self.forward(x)
@@ -331,13 +329,25 @@ class Sequential:
         print("\n".join(lines), file=file)
 
     def training_path(self):
-        """Which code runs fit's steps (the driver kernel or step by step), and why."""
+        """Which code runs fit's steps and predict's forward pass (the driver kernels, or
+        one kernel call per layer), and why."""
         from fastnn.epoch import describe
         return describe(self)
 
     def __repr__(self):
         inner = ", ".join(map(repr, self.layers))
         return f"Sequential([{inner}], loss={self.loss.name!r}, backend={self.backend!r})"
+
+
+@contextmanager
+def _numba_threads(threads):
+    import numba
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def mlp(sizes, activation="relu", output="softmax", loss="cce", optimizer=None, seed=0,

@@ -34,4 +34,5 @@ KERNELS = (
     "adam_step",
     "rmsprop_step",
     "train_steps",
+    "predict_rows",
 )

@@ -409,4 +409,4 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
         _rmsprop(params[lo:hi], square_avg[lo:hi], grads[lo:hi], t(lr), t(alpha), t(eps))
 
 
-train_steps = driver.define_in(globals(), jit)  # the training loop, compiled over the kernels above
+train_steps, predict_rows = driver.define_in(globals(), jit)  # the loops, compiled over the kernels above

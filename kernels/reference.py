@@ -211,4 +211,4 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
     params -= lr * grads / (np.sqrt(square_avg) + eps)
 
 
-train_steps = driver.define_in(globals())  # the training loop over the kernels above
+train_steps, predict_rows = driver.define_in(globals())  # the loops over the kernels above

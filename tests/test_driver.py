@@ -163,3 +163,20 @@ def test_more_threads_than_numba_started_is_refused():
     import numba
     with pytest.raises(ValueError, match="threads"):
         fnn.mlp([5, 3], threads=numba.config.NUMBA_NUM_THREADS + 1)
+
+
+@pytest.mark.parametrize("hidden", HIDDEN)
+@pytest.mark.parametrize("loss", sorted(OUTPUTS))
+def test_predict_in_one_kernel_call_equals_the_layer_by_layer_forward(hidden, loss, backend,
+                                                                      monkeypatch):
+    monkeypatch.setattr("fastnn.model.CHUNK", 64)  # several chunks of rows in one call
+    X, _ = problem(loss)
+    output, n_out = OUTPUTS[loss]
+    results = []
+    for driver in (True, False):
+        model = fnn.mlp([5, 8, 6, n_out], activation=hidden, output=output, loss=loss,
+                        seed=4, dropout=0.5, backend=backend, driver=driver)
+        results.append(model.predict_proba(X))
+    np.testing.assert_allclose(results[0], results[1], **TOLERANCE[np.float32])
+    if output != "linear":
+        assert np.all((results[0] >= 0) & (results[0] <= 1))
