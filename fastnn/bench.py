@@ -643,7 +643,7 @@ def other_table(results, markdown=False):
              f"{best['gflops']:.0f} GFLOP/s ({best['impl']}, {shape(best['shape'])})"]]
     first = results["training"][0]["first_call"] if results["training"] else {}
     for name, seconds in first.items():
-        rows.append([f"first fit call, {NAMES[name]}", f"{seconds:.2f} s"])
+        rows.append([f"first fit call (two batches), {NAMES[name]}", f"{seconds:.2f} s"])
     if results["startup"]:
         start = results["startup"]
         rows += [["import fastnn (fresh interpreter)", f"{start['import']:.2f} s"],

@@ -96,7 +96,8 @@ def test_report_has_the_rows_and_columns(results):
                     "PyTorch / numba", "numpy / numba", "floor s", "floor fraction",
                     f"predict {TEST_SAMPLES} rows, ms", "latency 1 row(s), µs",
                     "latency 32 row(s), µs", "GEMM M×K×N", "64×64×64", "128×784×128",
-                    "best float32 GEMM", "first fit call, fastnn numba", "machine: "]:
+                    "best float32 GEMM", "first fit call (two batches), fastnn numba",
+                    "machine: "]:
         assert heading in text
     assert "cold start" not in text and "peak RSS" not in text  # not measured
 
