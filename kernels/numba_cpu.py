@@ -3,6 +3,8 @@
 Compiled lazily on first call (one specialization per dtype) and cached on disk. The
 matrix products are the register-blocked tiles of ``kernels.gemm``, not BLAS.
 Every constant is cast to the arrays' dtype so that float32 stays float32 and vectorizes.
+Each kernel first checks that its arrays' shapes agree (a few integer comparisons), so a
+wrong call raises ValueError instead of reading or writing out of bounds.
 """
 import math
 
@@ -74,6 +76,12 @@ def dense_forward(out, z, x, W, b, activation, alpha):
     parameter alpha (leaky_relu slope, elu scale). z is stored only when it has rows:
     gelu's derivative needs it (``kernels.NEEDS_Z``).
     """
+    n, i = x.shape
+    o = W.shape[1]
+    if (W.shape[0] != i or b.shape[0] != o or out.shape != (n, o)
+            or z.shape[1] != o or (z.shape[0] != 0 and z.shape[0] != n)):
+        raise ValueError("dense_forward: shapes must be x (N, I), W (I, O), b (O,), "
+                         "out (N, O), z (N, O) or (0, O)")
     matmul(out, x, W)
     _bias_activation(out, z, b, activation, alpha)
 
@@ -118,6 +126,14 @@ def dense_backward(dx, dW, db, dz, x, W, out, z, dout, activation, alpha, l1, l2
     dz = dout ⊙ f'(z);  dW = xᵀ·dz + l1·sign(W) + 2·l2·W;  db = Σₙ dz;  dx = dz·Wᵀ.
     An empty dx (shape (0, I)) skips the input gradient, which the first layer never needs.
     """
+    n, i = x.shape
+    o = W.shape[1]
+    if (W.shape[0] != i or dW.shape != W.shape or db.shape[0] != o or dz.shape != (n, o)
+            or out.shape != (n, o) or dout.shape != (n, o) or dx.shape[1] != i
+            or (dx.shape[0] != 0 and dx.shape[0] != n) or z.shape[1] != o
+            or (z.shape[0] != 0 and z.shape[0] != n)):
+        raise ValueError("dense_backward: shapes must be x, dx (N, I) or (0, I), W, dW (I, O), "
+                         "db (O,), dz, out, dout (N, O), z (N, O) or (0, O)")
     _times_derivative(dz, dout, out, z, activation, alpha)
     matmul_tn(dW, x, dz)
     if l1 != 0 or l2 != 0:
@@ -161,12 +177,16 @@ def dropout_forward(out, x, mask, rate):
 
     out = x ⊙ [mask ≥ rate] / (1 − rate)   (inverted dropout: no rescaling at test time).
     """
+    if x.shape != out.shape or mask.shape != out.shape:
+        raise ValueError("dropout_forward: out, x and mask must have the same shape")
     _dropout(out, x, mask, rate)
 
 
 @jit
 def dropout_backward(dx, dout, mask, rate):
     """dout, mask, dx (N, F).  dx = dout ⊙ [mask ≥ rate] / (1 − rate)."""
+    if dout.shape != dx.shape or mask.shape != dx.shape:
+        raise ValueError("dropout_backward: dx, dout and mask must have the same shape")
     _dropout(dx, dout, mask, rate)
 
 
@@ -187,6 +207,8 @@ def softmax_cce(dz, z, labels):
     loss = meanₙ(logΣⱼ exp zₙⱼ − zₙ,yₙ);  dz = (softmax(z) − onehot(y)) / N.
     """
     n, c = z.shape
+    if dz.shape != z.shape or labels.shape[0] != n:
+        raise ValueError("softmax_cce: shapes must be z, dz (N, C), labels (N,)")
     inv_n = dz.dtype.type(1 / n)
     loss = 0.0
     for i in range(n):
@@ -216,6 +238,8 @@ def sigmoid_bce(dz, z, y):
     loss = mean(max(z, 0) − z·y + log(1 + e^−|z|));  dz = (σ(z) − y) / (N·O).
     """
     n, o = z.shape
+    if dz.shape != z.shape or y.shape != z.shape:
+        raise ValueError("sigmoid_bce: z, y and dz must have the same shape (N, O)")
     zero = z.dtype.type(0)
     one = z.dtype.type(1)
     inv_size = z.dtype.type(1 / z.size)
@@ -238,6 +262,8 @@ def mse(dz, z, y):
     loss = mean((z − y)²);  dz = 2(z − y) / (N·O).
     """
     n, o = z.shape
+    if dz.shape != z.shape or y.shape != z.shape:
+        raise ValueError("mse: z, y and dz must have the same shape (N, O)")
     scale = z.dtype.type(2 / z.size)
     loss = 0.0
     for i in range(n):
@@ -251,6 +277,8 @@ def mse(dz, z, y):
 @jit
 def argmax_hits(z, labels):
     """z (N, C), labels (N,). Returns how many rows have argmax(zₙ) = yₙ."""
+    if labels.shape[0] != z.shape[0]:
+        raise ValueError("argmax_hits: shapes must be z (N, C), labels (N,)")
     hits = 0
     for i in range(z.shape[0]):
         if np.argmax(z[i]) == labels[i]:
@@ -261,6 +289,8 @@ def argmax_hits(z, labels):
 @jit
 def threshold_hits(z, y):
     """z (N, O) logits, y (N, O) 0/1 targets. Returns how many entries have (zₙⱼ > 0) = yₙⱼ."""
+    if y.shape != z.shape:
+        raise ValueError("threshold_hits: z and y must have the same shape (N, O)")
     hits = 0
     n, o = z.shape
     for i in range(n):
@@ -284,6 +314,11 @@ def _chunks(size):
 def gather_rows(out, x, index):
     """x (M, F), index (N,) integers in [0, M); out (N, F).  out = x[index]."""
     n = index.size
+    if out.shape[0] != n or out.shape[1] != x.shape[1]:
+        raise ValueError("gather_rows: shapes must be x (M, F), index (N,), out (N, F)")
+    for r in range(n):
+        if index[r] < 0 or index[r] >= x.shape[0]:
+            raise IndexError("gather_rows: an index is outside [0, M)")
     chunks = _chunks(out.size)
     if chunks == 1:  # a parallel region, even of one chunk, waits for the other thread
         _gather(out, x, index)
@@ -342,6 +377,8 @@ def sgd_step(params, velocity, grads, lr, momentum, nesterov):
     v = μ·v + g;  p = p − lr·(g + μ·v) with Nesterov, else p = p − lr·v   (PyTorch's form;
     μ = 0 is plain SGD).
     """
+    if velocity.size != params.size or grads.size != params.size:
+        raise ValueError("sgd_step: params, velocity and grads must have the same size")
     t = params.dtype.type
     size, chunks = params.size, _chunks(params.size)
     if chunks == 1:
@@ -370,6 +407,8 @@ def adam_step(params, m, v, grads, lr, beta1, beta2, eps, weight_decay, step):
     m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;
     p = p − lr/(1−β₁ᵗ) · m / (√v / √(1−β₂ᵗ) + ε)   (PyTorch's Adam: ε after the root).
     """
+    if m.size != params.size or v.size != params.size or grads.size != params.size:
+        raise ValueError("adam_step: params, m, v and grads must have the same size")
     t = params.dtype.type
     decay = t(1 - lr * weight_decay)
     step_size = t(lr / (1 - beta1**step))
@@ -399,6 +438,8 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
 
     s = α·s + (1−α)·g²;  p = p − lr·g / (√s + ε)   (PyTorch's RMSprop, not centered).
     """
+    if square_avg.size != params.size or grads.size != params.size:
+        raise ValueError("rmsprop_step: params, square_avg and grads must have the same size")
     t = params.dtype.type
     size, chunks = params.size, _chunks(params.size)
     if chunks == 1:
