@@ -1,7 +1,7 @@
 """The driver kernel (kernels.driver.train_steps) against the step-by-step path it replaces.
 
 Both paths call the same kernels in the same order, so after the same steps they must hold
-the same weights, optimizer state and history: for every activation, loss, optimizer,
+the same weights, optimizer state and history, within float32 rounding: for every activation, loss, optimizer,
 penalty and dropout, on both backends, across chunk boundaries and a short last batch.
 """
 import numpy as np
