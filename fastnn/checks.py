@@ -52,7 +52,10 @@ def as_features(X, n_features, dtype, name="X"):
     given = X
     with np.errstate(over="ignore"):  # an overflow is reported below, with its position
         X = np.ascontiguousarray(X, dtype=dtype)
-    finite = np.isfinite(X)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(X.sum()):  # NaN or ±inf anywhere makes the sum non-finite
+            return X
+    finite = np.isfinite(X)  # a NaN or inf, or finite values whose sum overflows
     if not finite.all():
         row, col = np.argwhere(~finite)[0]
         value = given[row, col]

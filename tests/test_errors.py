@@ -363,3 +363,18 @@ def test_valid_inputs_in_other_forms_are_converted_not_refused():
                for h in (lists, ints, one_hot_float, whole_floats))
     assert one_hot_float.history["loss"] == whole_floats.history["loss"]
     assert fit(bce(), X, Y_BCE.astype(bool), epochs=1).history["loss"]
+
+
+def test_finite_values_whose_sum_overflows_are_still_accepted():
+    """The finite check sums X first (half the time of isfinite on MNIST); an overflowing
+    sum of finite values must fall back to the element test, not be refused."""
+    import warnings
+
+    from fastnn.checks import as_features
+    X = np.full((4, 3), 3e38, np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(as_features(X, 3, np.float32), X)
+    X[2, 1] = np.nan
+    with pytest.raises(NonFiniteError, match="row 2, column 1"):
+        as_features(X, 3, np.float32)
