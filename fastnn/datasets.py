@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fastnn.checks import show
 from fastnn.errors import (CorruptFileError, HyperParameterError, LabelError, NonFiniteError,
                            ShapeError)
 
@@ -358,7 +359,7 @@ def circles(n_samples=500, noise=0.1, factor=0.5, seed=0):
     n = _check_int("n_samples", n_samples, 1)
     noise = _check_noise(noise)
     if not (isinstance(factor, numbers.Real) and 0 <= factor < 1):
-        raise HyperParameterError(f"factor must be a number in [0, 1), got {_show(factor)}")
+        raise HyperParameterError(f"factor must be a number in [0, 1), got {show(factor)}")
     n_outer = n - n // 2
     n_inner = n // 2
     parts = []
@@ -511,14 +512,14 @@ def train_test_split(X, y, test_size=0.2, seed=0, stratify=None):
         raise ShapeError(f"X and y differ in length: {n} samples in X, {len(y)} in y")
     if not (isinstance(test_size, numbers.Real) and 0 < test_size < 1):
         raise HyperParameterError(
-            f"test_size must be a number in (0, 1), got {_show(test_size)}"
+            f"test_size must be a number in (0, 1), got {show(test_size)}"
         )
     # round() first so that e.g. 0.7 * 10 = 7.000000000000001 means 7, not 8
     n_test = math.ceil(round(test_size * n, 9))
     if not 0 < n_test < n:
         empty = "test" if n_test == 0 else "training"
         raise HyperParameterError(
-            f"test_size={_show(test_size)} with {n} samples leaves the {empty} set empty "
+            f"test_size={show(test_size)} with {n} samples leaves the {empty} set empty "
             f"({n_test} of {n} samples in the test set)"
         )
     groups = _strata(stratify, y, n)
@@ -581,7 +582,7 @@ def one_hot(labels, n_classes=None):
             reason = "negative"
         else:
             reason = f"not below n_classes={n_classes}"
-        raise LabelError(f"label {_show(labels[i])} at index {i} is {reason}")
+        raise LabelError(f"label {show(labels[i])} at index {i} is {reason}")
     out = np.zeros((len(labels), n_classes), dtype=np.float32)
     out[np.arange(len(labels)), labels.astype(np.int64)] = 1
     return out
@@ -649,27 +650,22 @@ def standardize(X, mean=None, std=None):
         std = _check_stat("std", std, f)
         if (std < 0).any():
             i = int(np.argmax(std < 0))
-            raise HyperParameterError(f"std must be >= 0, got {_show(std[i])} for feature {i}")
+            raise HyperParameterError(f"std must be >= 0, got {show(std[i])} for feature {i}")
     std = np.where(std == 0, 1, std).astype(np.float32)
     out /= std
     return out, mean.astype(np.float32), std
 
 
-def _show(value):
-    """repr for error messages, with NumPy scalars shown as plain numbers (5, not np.int64(5))."""
-    return repr(value.item() if isinstance(value, np.generic) else value)
-
-
 def _check_int(name, value, minimum):
     """``value`` as an int, or a ValueError naming ``name`` unless it is an int >= minimum."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise HyperParameterError(f"{name} must be an integer >= {minimum}, got {_show(value)}")
+        raise HyperParameterError(f"{name} must be an integer >= {minimum}, got {show(value)}")
     return int(value)
 
 
 def _check_noise(noise):
     if not (isinstance(noise, numbers.Real) and math.isfinite(noise) and noise >= 0):
-        raise HyperParameterError(f"noise must be a finite number >= 0, got {_show(noise)}")
+        raise HyperParameterError(f"noise must be a finite number >= 0, got {show(noise)}")
     return float(noise)
 
 
@@ -682,7 +678,7 @@ def _check_stat(name, value, n_features):
         )
     if not np.isfinite(value).all():
         i = int(np.argmax(~np.isfinite(value)))
-        raise NonFiniteError(f"{name} must be finite, got {_show(value[i])} for feature {i}")
+        raise NonFiniteError(f"{name} must be finite, got {show(value[i])} for feature {i}")
     return value
 
 

@@ -171,7 +171,6 @@ class DriverSteps(Steps):
 
     def __init__(self, model, X, targets, rows):
         super().__init__(model, X, targets, rows)
-        self.layers, self.layer_floats = layer_tables(model)
         self.mask_width = sum(layer.out_features for layer in model.layers
                               if isinstance(layer, Dropout))
         self.masks = np.empty(self.chunk * rows * self.mask_width, model.dtype)
@@ -191,7 +190,7 @@ class DriverSteps(Steps):
             self.losses[at:at + count], self.hits[at:at + count], model.params, model.grads,
             optimizer.state, model.work, model.x_buffer[:rows], model.label_buffer,
             model.y_buffer, self.X, self.labels, self.Y, order,
-            self.masks[at * rows * self.mask_width:], self.layers, self.layer_floats, first,
+            self.masks[at * rows * self.mask_width:], *model.tables, first,
             LOSS_CODES[model.loss.name], OPTIMIZER_CODES[type(optimizer)],
             hyper_parameters(optimizer), optimizer.step_count)
         optimizer.step_count += done

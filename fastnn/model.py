@@ -8,7 +8,7 @@ from fastnn import backend as backends
 from fastnn import losses
 from fastnn import optim
 from fastnn.checks import as_features, flag, integer, option, positive_int, same_length
-from fastnn.epoch import layer_tables, unsupported
+from fastnn.epoch import describe, layer_tables, unsupported
 from fastnn.errors import DTypeError, HyperParameterError, NonFiniteError, ShapeError
 from fastnn.layers import Dense, Dropout, Layer
 from fastnn.optim import Adam
@@ -331,7 +331,6 @@ class Sequential:
     def training_path(self):
         """Which code runs fit's steps and predict's forward pass (the driver kernels, or
         one kernel call per layer), and why."""
-        from fastnn.epoch import describe
         return describe(self)
 
     def __repr__(self):

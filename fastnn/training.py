@@ -69,9 +69,11 @@ def _validation(model, X, y, validation_data, validation_split):
     return X, y, (X_val, y_val)
 
 
-def _diverged(model, steps, epoch, batch):
-    """Raise for a non-finite step: its loss, or the parameters its update made."""
-    what = (f"loss became {steps.losses[batch % steps.chunk]}" if steps.failure == "loss"
+def _diverged(model, steps, epoch, first, done):
+    """Raise for step `done` of the chunk from batch `first`: its loss was not finite, or
+    its update made the parameters non-finite."""
+    batch = first + done
+    what = (f"loss became {steps.losses[done]}" if steps.failure == "loss"
             else "parameters became NaN or inf")
     raise TrainingDivergedError(
         f"{what} at epoch {epoch + 1}, batch {batch + 1}; the weights are those of the "
@@ -132,7 +134,7 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
             if done < count:
                 if bar is not None:
                     bar.close()
-                _diverged(model, steps, epoch, first + done)
+                _diverged(model, steps, epoch, first, done)
             if bar is not None:
                 bar.update(count)
         seconds = time.perf_counter() - start_time

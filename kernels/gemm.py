@@ -106,18 +106,11 @@ def _tile(dst, d0, e0, a, b, i0, j0, a_transposed):
     for r in range(mr):
         for j in range(NR):
             acc[r, j] = zero
-    if a_transposed:  # a literal: each specialization keeps one of these loops
-        for k in range(k_len):
-            for r in range(mr):
-                ar = a[k, i0 + r]
-                for j in range(NR):
-                    acc[r, j] += ar * b[k, j0 + j]
-    else:
-        for k in range(k_len):
-            for r in range(mr):
-                ar = a[i0 + r, k]
-                for j in range(NR):
-                    acc[r, j] += ar * b[k, j0 + j]
+    for k in range(k_len):
+        for r in range(mr):
+            ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded away
+            for j in range(NR):
+                acc[r, j] += ar * b[k, j0 + j]
     for r in range(mr):
         for j in range(NR):
             dst[d0 + r, e0 + j] = acc[r, j]
