@@ -22,8 +22,17 @@ How it is fast (each point was measured; see the benchmark suite):
   NR leftover columns (a 10-class output) take a dot-product kernel.
 * Threads split ``out``'s row blocks (``prange``): no reductions. Below SERIAL_FLOPS one
   thread is faster than waking the other.
-* aᵀ is read in place, never copied: a zero test per k in the tile (to skip MNIST's zero
-  pixels) made it 1.5× slower, so zeros are skipped a whole row block of aᵀ at a time.
+* Zeros of A are skipped, not multiplied: when most of A is zero (`_mostly_zero`, e.g.
+  MNIST's pixels, 81% zero), each row block first lists the k where its MR rows are not
+  all zero (`_block_ks`: one vectorized pass, then a branch-free compaction) and its
+  tiles run over those k only. On a batch of 128 MNIST images that is 44% of the k of
+  x·W and 34% of those of xᵀ·dz: one thread, 250 → 150 µs and 250 → 160-200 µs. A zero
+  test inside the tile made it 1.5× slower; on dense A the list is all k, for 0-4%.
+  The one difference from a dense product: a zero of A times an inf or NaN of b adds
+  nothing here instead of NaN (the trainer checks losses and weights for non-finite
+  values on its own).
+* aᵀ is read in place, never copied. The k list has at most KC entries, on the stack:
+  longer K runs in chunks, accumulating into out.
 * Allocation: none that grows with the batch. A weight matrix's leftover columns
   (`matmul`), its transpose (`matmul_nt`) and a narrow dW (`matmul_tn`) are copied into
   small scratch arrays, at most the size of that weight matrix.
@@ -63,6 +72,9 @@ NR = 64          # columns of the register tile: 4 zmm of float32, 8 of float64
 MR32 = 6         # rows for float32: 6 × 4 = 24 zmm accumulators
 MR64 = 3         # rows for float64: 3 × 8 = 24 zmm accumulators
 SERIAL_FLOPS = 500_000
+KC = 1024
+ZERO_SAMPLE = 4096
+ZERO_SHARE = 2 / 3
 
 
 def _rows_for(dtype):
@@ -91,48 +103,92 @@ def _stack_tile(typingctx, arr):
     return types.CPointer(dtype)(arr), codegen
 
 
+@intrinsic
+def _stack_ks(typingctx, arr):
+    """Pointer to a 2 × KC stack buffer of uint32: a row block's k indices and a mask."""
+    def codegen(context, builder, sig, args):
+        ty = context.get_value_type(types.uint32)
+        return cgutils.alloca_once(builder, ty, size=context.get_constant(types.intp, 2 * KC))
+    return types.CPointer(types.uint32)(arr), codegen
+
+
 @jit
-def _tile(dst, d0, e0, a, b, i0, j0, a_transposed):
-    """dst[d0:d0+MR, e0:e0+NR] = A[i0:i0+MR] · b[:, j0:j0+NR], A = a or aᵀ.
+def _block_ks(ks, mask, a, i0, k0, k1, a_transposed, skip_zeros):
+    """Write to ks the k in [k0, k1), in order, leaving out those where the MR rows
+    i0 … i0+MR−1 of A (a, or aᵀ) are all zero when skip_zeros; return how many were
+    written. mask is scratch, as long as ks."""
+    if not skip_zeros:
+        for k in range(k0, k1):
+            ks[k - k0] = k
+        return k1 - k0
+    if i0 < 0 or k0 < 0:
+        return 0  # lets LLVM drop the negative-index wrap-around
+    zero = a.dtype.type(0)
+    for k in range(k0, k1):  # vectorizes over k when A = a
+        u = np.uint64(k)  # unsigned: no wrap-around, so contiguous vector loads
+        keep = False
+        for r in range(_tile_rows(a)):  # a constant trip count: unrolled
+            keep |= (a[u, i0 + r] if a_transposed else a[i0 + r, u]) != zero
+        mask[k - k0] = keep
+    n_k = 0
+    for k in range(k0, k1):
+        ks[n_k] = k
+        n_k += mask[k - k0]  # branch-free: a k that is not kept is overwritten by the next
+    return n_k
+
+
+@jit
+def _tile(out, a, b, i0, j0, ks, n_k, a_transposed, accumulate):
+    """out[i0:i0+MR, j0:j0+NR] (+)= A[i0:i0+MR, ks] · b[ks, j0:j0+NR], A = a or aᵀ, over
+    the first n_k of ks; += when accumulate.
 
     A must have all MR rows (a last, shorter block goes to `_row_panel`).
     """
     mr = _tile_rows(a)
-    k_len = b.shape[0]
-    if i0 < 0 or j0 < 0 or d0 < 0 or e0 < 0:
+    if i0 < 0 or j0 < 0:
         return  # lets LLVM drop the negative-index wrap-around: contiguous vector loads
     acc = nb.carray(_stack_tile(a), (mr, NR))
     zero = a.dtype.type(0)
     for r in range(mr):
         for j in range(NR):
             acc[r, j] = zero
-    for k in range(k_len):
+    for p in range(n_k):
+        k = ks[p]  # unsigned: no wrap-around either
         for r in range(mr):
             ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded away
             for j in range(NR):
                 acc[r, j] += ar * b[k, j0 + j]
-    for r in range(mr):
-        for j in range(NR):
-            dst[d0 + r, e0 + j] = acc[r, j]
+    if accumulate:
+        for r in range(mr):
+            for j in range(NR):
+                out[i0 + r, j0 + j] += acc[r, j]
+    else:
+        for r in range(mr):
+            for j in range(NR):
+                out[i0 + r, j0 + j] = acc[r, j]
 
 
 @jit
-def _row_panel(dst, d, e0, a, b, i, j0, a_transposed):
-    """dst[d, e0:e0+NR] = A[i] · b[:, j0:j0+NR], A = a or aᵀ: one row, for a last block of
-    fewer than MR rows (a full tile would compute MR rows to keep one: batch 1 ran 6×
-    slower)."""
-    if i < 0 or j0 < 0 or d < 0 or e0 < 0:
+def _row_panel(out, a, b, i, j0, ks, n_k, a_transposed, accumulate):
+    """out[i, j0:j0+NR] (+)= A[i, ks] · b[ks, j0:j0+NR]: one row, for a last block of fewer
+    than MR rows (a full tile would compute MR rows to keep one: batch 1 ran 6× slower)."""
+    if i < 0 or j0 < 0:
         return
     acc = nb.carray(_stack_tile(a), (NR,))
     zero = a.dtype.type(0)
     for j in range(NR):
         acc[j] = zero
-    for k in range(b.shape[0]):
+    for p in range(n_k):
+        k = ks[p]
         ai = a[k, i] if a_transposed else a[i, k]
         for j in range(NR):
             acc[j] += ai * b[k, j0 + j]
-    for j in range(NR):
-        dst[d, e0 + j] = acc[j]
+    if accumulate:
+        for j in range(NR):
+            out[i, j0 + j] += acc[j]
+    else:
+        for j in range(NR):
+            out[i, j0 + j] = acc[j]
 
 
 @jit
@@ -178,39 +234,30 @@ def _axpy_columns(out, a, b, r0, r1, c0):
 
 
 @jit
-def _zero_rows(a, r0, r1, a_transposed):
-    """Whether rows r0 … r1 − 1 of A (a, or aᵀ) are all zero; stops at the first non-zero."""
-    zero = a.dtype.type(0)
-    k_len = a.shape[0] if a_transposed else a.shape[1]
-    for k in range(k_len):
-        for i in range(r0, r1):
-            if (a[k, i] if a_transposed else a[i, k]) != zero:
-                return False
-    return True
-
-
-@jit
-def _row_block(out, a, b, bt, block, a_transposed):
+def _row_block(out, a, b, bt, block, a_transposed, skip_zeros):
     """Rows [MR·block, MR·block + MR) of out = A·b; bt holds b's leftover columns transposed.
 
-    A block of all-zero rows of A gives zeros without a product: in the weight gradient
-    xᵀ·dz of MNIST's first layer, the pixels that no image of the batch uses.
+    A's rows are packed KC columns at a time, leaving out, when skip_zeros, the columns
+    where they are all zero.
     """
     m, n = out.shape
     mr = _tile_rows(a)
     panels = n // NR
     i0 = block * mr
     rows = min(mr, m - i0)
-    if a_transposed and _zero_rows(a, i0, i0 + rows, a_transposed):
-        out[i0:i0 + rows] = 0
-        return
-    for p in range(panels):
-        j0 = p * NR
-        if rows == mr:
-            _tile(out, i0, j0, a, b, i0, j0, a_transposed)
-        else:
-            for i in range(i0, i0 + rows):
-                _row_panel(out, i, j0, a, b, i, j0, a_transposed)
+    k_len = b.shape[0]
+    scratch = nb.carray(_stack_ks(a), (2, KC))
+    ks, mask = scratch[0], scratch[1]
+    for k0 in range(0, max(k_len, 1), KC):  # once at least: K = 0 writes zeros
+        n_k = _block_ks(ks, mask, a, i0, k0, min(k0 + KC, k_len), a_transposed,
+                        skip_zeros and rows == mr)
+        for p in range(panels):
+            j0 = p * NR
+            if rows == mr:
+                _tile(out, a, b, i0, j0, ks, n_k, a_transposed, k0 > 0)
+            else:
+                for i in range(i0, i0 + rows):
+                    _row_panel(out, a, b, i, j0, ks, n_k, a_transposed, k0 > 0)
     if panels * NR < n:
         if a_transposed:
             _axpy_columns(out, a, b, i0, i0 + rows, panels * NR)
@@ -218,17 +265,30 @@ def _row_block(out, a, b, bt, block, a_transposed):
             _dot_columns(out, a, bt, i0, i0 + rows, panels * NR)
 
 
+@jit
+def _mostly_zero(a):
+    """Whether at least ZERO_SHARE of a's first ZERO_SAMPLE elements (in memory) are zero:
+    then skipping A's all-zero columns is worth building the list of those left."""
+    flat = a.reshape(a.size)
+    n = min(a.size, ZERO_SAMPLE)
+    zeros = 0
+    for t in range(n):
+        zeros += flat[t] == 0
+    return zeros >= ZERO_SHARE * n and n > 0
+
+
 @jit_parallel
 def _gemm(out, a, b, bt, a_transposed):
     """out = A·b with A = a or aᵀ; row blocks run on all threads unless the work is small."""
     m, n = out.shape
     blocks = (m + _tile_rows(a) - 1) // _tile_rows(a)
+    skip_zeros = _mostly_zero(a)
     if 2.0 * m * n * b.shape[0] < SERIAL_FLOPS:
         for block in range(blocks):
-            _row_block(out, a, b, bt, block, a_transposed)
+            _row_block(out, a, b, bt, block, a_transposed, skip_zeros)
     else:
         for block in prange(blocks):  # the prange index is unsigned: one signature, int64
-            _row_block(out, a, b, bt, np.int64(block), a_transposed)
+            _row_block(out, a, b, bt, np.int64(block), a_transposed, skip_zeros)
 
 
 @jit

@@ -23,3 +23,41 @@ def test_products_match_numpy(m, k, n, dtype, rng):
         out = np.full((m, n), np.nan, dtype)
         product(out, left, right)
         np.testing.assert_allclose(out, expected, **tol, err_msg=product.__name__)
+
+
+def sparse(rng, shape, dtype, zero_share=0.85):
+    """A matrix most of whose entries are zero, with some all-zero rows and columns (like
+    MNIST's images: a border no image uses, blank strokes)."""
+    a = rng.standard_normal(shape).astype(dtype)
+    a[rng.random(shape) < zero_share] = 0
+    a[:, ::7] = 0
+    a[::5] = 0
+    return a
+
+
+@pytest.mark.parametrize("m, k, n", [pytest.param(*s, id="x".join(map(str, s))) for s in
+                                     [(128, 784, 128), (13, 65, 70), (6, 2100, 64),
+                                      (7, 1025, 129), (130, 1, 64), (64, 3000, 10)]])
+def test_products_skip_zeros_exactly(m, k, n, dtype, rng):
+    """Mostly-zero operands take the path that skips all-zero columns of A (in chunks of
+    KC along K): the same products."""
+    a = sparse(rng, (m, k), dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    expected = a @ b
+    tol = dict(rtol=TOLERANCE[dtype]["rtol"] * 10, atol=TOLERANCE[dtype]["atol"] * 10 * k)
+    for product, left, right in [(matmul, a, b), (matmul_tn, a.T.copy(), b),
+                                 (matmul_nt, a, b.T.copy())]:
+        out = np.full((m, n), np.nan, dtype)
+        product(out, left, right)
+        np.testing.assert_allclose(out, expected, **tol, err_msg=product.__name__)
+
+
+@pytest.mark.parametrize("product", [matmul, matmul_tn], ids=["matmul", "matmul_tn"])
+def test_all_zero_and_empty_operands_give_zeros(product, dtype):
+    """An all-zero A and an empty K both overwrite out with exact zeros."""
+    for k in (0, 50, 1500):
+        a = np.zeros((k, 20) if product is matmul_tn else (20, k), dtype)
+        b = np.ones((k, 70), dtype)
+        out = np.full((20, 70), np.nan, dtype)
+        product(out, a, b)
+        assert (out == 0).all(), k
