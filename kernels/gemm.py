@@ -24,10 +24,10 @@ How it is fast (each point was measured; see the benchmark suite):
   thread is faster than waking the other.
 * Zeros of A are skipped, not multiplied: when most of A is zero (`_mostly_zero`, e.g.
   MNIST's pixels, 81% zero), each row block first lists the k where its MR rows are not
-  all zero (`_block_ks`: one vectorized pass, then a branch-free compaction) and its
-  tiles run over those k only. On a batch of 128 MNIST images that is 44% of the k of
-  x·W and 34% of those of xᵀ·dz: one thread, 250 → 150 µs and 250 → 160-200 µs. A zero
-  test inside the tile made it 1.5× slower; on dense A the list is all k, for 0-4%.
+  all zero (`_block_ks`: vectorized tests, then a branch-free compaction) and its tiles
+  run over those k only. On a batch of 128 MNIST images that is 44% of the k of x·W and
+  34% of those of xᵀ·dz: one thread, 250 → 130 µs and 250 → 120 µs. A zero test inside
+  the tile made it 1.5× slower; on dense A the list is all k, for 0-4%.
   The one difference from a dense product: a zero of A times an inf or NaN of b adds
   nothing here instead of NaN (the trainer checks losses and weights for non-finite
   values on its own).
@@ -113,28 +113,69 @@ def _stack_ks(typingctx, arr):
 
 
 @jit
-def _block_ks(ks, mask, a, i0, k0, k1, a_transposed, skip_zeros):
-    """Write to ks the k in [k0, k1), in order, leaving out those where the MR rows
-    i0 … i0+MR−1 of A (a, or aᵀ) are all zero when skip_zeros; return how many were
-    written. mask is scratch, as long as ks."""
-    if not skip_zeros:
-        for k in range(k0, k1):
-            ks[k - k0] = k
-        return k1 - k0
+def _rows_nonzero(mask, a, i0, k0, k1):
+    """mask[k − k0] = whether a[i0:i0+MR, k] has a non-zero, for k0 ≤ k < k1."""
     if i0 < 0 or k0 < 0:
-        return 0  # lets LLVM drop the negative-index wrap-around
+        return  # lets LLVM drop the negative-index wrap-around
     zero = a.dtype.type(0)
-    for k in range(k0, k1):  # vectorizes over k when A = a
+    for k in range(k0, k1):  # vectorizes over k: MR contiguous streams
         u = np.uint64(k)  # unsigned: no wrap-around, so contiguous vector loads
         keep = False
         for r in range(_tile_rows(a)):  # a constant trip count: unrolled
-            keep |= (a[u, i0 + r] if a_transposed else a[i0 + r, u]) != zero
+            keep |= a[i0 + r, u] != zero
         mask[k - k0] = keep
+
+
+@jit
+def _column_groups_nonzero(masks, a, row):
+    """masks[g, k] = whether a[k, MR·g : MR·g + MR] has a non-zero, for every row k of
+    a (K, M) and every whole group g of MR columns; row (M,) is scratch.
+
+    One pass over a in memory order: per row, the non-zeros, then ORs of neighbours at
+    growing distances until row[c] covers c … c+MR−1 (vector operations all). Reading
+    MR-column groups down the rows instead, as the non-transposed case does, makes LLVM
+    gather across rows: 5× slower.
+    """
+    mr = _tile_rows(a)
+    m = a.shape[1]
+    zero = a.dtype.type(0)
+    for k in range(a.shape[0]):
+        for c in range(m):
+            row[c] = a[k, c] != zero
+        covered = 1
+        while covered < mr:
+            shift = min(covered, mr - covered)
+            for c in range(m - shift):
+                row[c] |= row[c + shift]
+            covered += shift
+        for g in range(masks.shape[0]):
+            masks[g, k] = row[g * mr]
+
+
+@jit
+def _compact(ks, mask, k0, k1):
+    """ks[:n] = the k in [k0, k1) with mask[k − k0] set, in order; returns n."""
     n_k = 0
     for k in range(k0, k1):
         ks[n_k] = k
         n_k += mask[k - k0]  # branch-free: a k that is not kept is overwritten by the next
     return n_k
+
+
+@jit
+def _block_ks(ks, mask, masks, a, block, k0, k1, a_transposed, skip_zeros):
+    """Write to ks the k in [k0, k1) that row block `block` of A (a, or aᵀ) multiplies, in
+    order: all of them, or when skip_zeros only those where its MR rows are not all zero
+    (aᵀ: as `_column_groups_nonzero` found them in masks). Returns how many. mask is
+    scratch, as long as ks."""
+    if not skip_zeros:
+        for k in range(k0, k1):
+            ks[k - k0] = k
+        return k1 - k0
+    if a_transposed:
+        return _compact(ks, masks[block, k0:k1], k0, k1)
+    _rows_nonzero(mask, a, block * _tile_rows(a), k0, k1)
+    return _compact(ks, mask, k0, k1)
 
 
 @jit
@@ -234,7 +275,7 @@ def _axpy_columns(out, a, b, r0, r1, c0):
 
 
 @jit
-def _row_block(out, a, b, bt, block, a_transposed, skip_zeros):
+def _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros):
     """Rows [MR·block, MR·block + MR) of out = A·b; bt holds b's leftover columns transposed.
 
     A's rows are packed KC columns at a time, leaving out, when skip_zeros, the columns
@@ -249,7 +290,7 @@ def _row_block(out, a, b, bt, block, a_transposed, skip_zeros):
     scratch = nb.carray(_stack_ks(a), (2, KC))
     ks, mask = scratch[0], scratch[1]
     for k0 in range(0, max(k_len, 1), KC):  # once at least: K = 0 writes zeros
-        n_k = _block_ks(ks, mask, a, i0, k0, min(k0 + KC, k_len), a_transposed,
+        n_k = _block_ks(ks, mask, masks, a, block, k0, min(k0 + KC, k_len), a_transposed,
                         skip_zeros and rows == mr)
         for p in range(panels):
             j0 = p * NR
@@ -283,12 +324,16 @@ def _gemm(out, a, b, bt, a_transposed):
     m, n = out.shape
     blocks = (m + _tile_rows(a) - 1) // _tile_rows(a)
     skip_zeros = _mostly_zero(a)
+    masks = np.empty((m // _tile_rows(a) if skip_zeros and a_transposed else 0, b.shape[0]),
+                     np.uint8)
+    if masks.size:
+        _column_groups_nonzero(masks, a, np.empty(m, np.uint8))
     if 2.0 * m * n * b.shape[0] < SERIAL_FLOPS:
         for block in range(blocks):
-            _row_block(out, a, b, bt, block, a_transposed, skip_zeros)
+            _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros)
     else:
         for block in prange(blocks):  # the prange index is unsigned: one signature, int64
-            _row_block(out, a, b, bt, np.int64(block), a_transposed, skip_zeros)
+            _row_block(out, a, b, bt, masks, np.int64(block), a_transposed, skip_zeros)
 
 
 @jit
