@@ -25,6 +25,7 @@ KERNELS = (
     "argmax_hits",
     "threshold_hits",
     "gather_rows",
+    "prefetch_rows",
     "weight_penalty",
     "dropout_forward",
     "dropout_backward",

@@ -148,6 +148,8 @@ def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_
         n = index.size
         x = x_work[:n]
         gather_rows(x, X, index)  # noqa: F821
+        if s + 1 < losses.size:  # the next batch's rows load while this one computes
+            prefetch_rows(X, order[start + rows:start + 2 * rows])  # noqa: F821
         logits = _forward(work, params, masks, mask_at, x, layers, layer_floats, True)
         dlogits = _matrix(work, layers[last, DOUT_AT], n, layers[last, N_OUT])
         if loss == CCE:
@@ -186,8 +188,8 @@ def predict_rows(out, work, X, params, layers, layer_floats, rows):
 FUNCTIONS = (_matrix, _forward, _step_backward, _step_update, train_steps, predict_rows)
 KERNELS = ("dense_forward", "dense_backward", "dropout_forward", "dropout_backward",
            "softmax_cce", "sigmoid_bce", "mse", "argmax_hits", "threshold_hits",
-           "gather_rows", "weight_penalty", "clip_grad_norm", "sgd_step", "adam_step",
-           "rmsprop_step")
+           "gather_rows", "prefetch_rows", "weight_penalty", "clip_grad_norm", "sgd_step",
+           "adam_step", "rmsprop_step")
 
 
 def define_in(kernel_module, decorate=None):

@@ -140,6 +140,12 @@ def gather_rows(out, x, index):
     out[...] = x[index]
 
 
+def prefetch_rows(x, index):
+    """x (M, F), index (N,) integers in [0, M).  No effect: asks the CPU to start loading
+    the rows x[index] into cache, for a `gather_rows` to come (the Numba twin hints the
+    CPU; NumPy has no such hint)."""
+
+
 def weight_penalty(W, l1, l2):
     """W (I, O). Returns l1·Σ|W| + l2·ΣW²."""
     W = W.astype(np.float64)

@@ -47,6 +47,8 @@ BAD_CALLS = [
                  id="gather-index-past-the-end"),
     pytest.param("gather_rows", (a(2, 3), a(5, 3), np.array([-1, 0])), "outside",
                  id="gather-negative-index"),
+    pytest.param("prefetch_rows", (a(5, 3), np.array([0, 5])), "outside",
+                 id="prefetch-index-past-the-end"),
     pytest.param("dropout_forward", (a(4, 3), a(4, 3), a(4, 2), 0.5), "dropout_forward",
                  id="dropout-mask"),
     pytest.param("dropout_backward", (a(4, 3), a(3, 3), a(4, 3), 0.5), "dropout_backward",

@@ -207,6 +207,16 @@ def test_gather_rows(n, m, f, dtype, rng):
     np.testing.assert_array_equal(outputs[1], outputs[0])
 
 
+def test_prefetch_rows_changes_nothing(dtype, rng):
+    """A cache hint: it reads no data into any output and leaves x as it was."""
+    x = rng.standard_normal((50, 784)).astype(dtype)
+    before = x.copy()
+    for module in (reference, numba_cpu):
+        assert module.prefetch_rows(x, rng.integers(0, 50, 32)) is None
+        module.prefetch_rows(x, np.empty(0, np.int64))
+    np.testing.assert_array_equal(x, before)
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("at", [0, 37, 99])
 def test_all_finite_finds_one_bad_value(bad, at, dtype):
