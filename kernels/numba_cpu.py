@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from llvmlite import ir
-from numba import prange, types
+from numba import config, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -357,6 +357,11 @@ def _prefetch(typingctx, x, i, j):
         builder.call(fn, [builder.bitcast(ptr, i8p), i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
     return types.void(x, i, j), codegen
+
+
+if config.DISABLE_JIT:  # plain Python has no cache hints
+    def _prefetch(x, i, j):  # noqa: F811
+        pass
 
 
 @jit
