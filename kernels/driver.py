@@ -82,7 +82,8 @@ def _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats)
             float(layer_floats[i, L2])
         dout = _matrix(work, row[DOUT_AT], n, row[N_OUT])
         if i == 0:
-            x_in, dx = x, _matrix(work, 0, 0, row[N_IN])  # no input gradient needed
+            # no input gradient needed; not _matrix(work, 0, 0, …): literal 0s, one more compile
+            x_in, dx = x, work[:0].reshape((0, row[N_IN]))
         else:
             x_in = _matrix(work, layers[i - 1, OUT_AT], n, row[N_IN])
             dx = _matrix(work, layers[i - 1, DOUT_AT], n, row[N_IN])
@@ -140,7 +141,8 @@ def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_
     for i in range(layers.shape[0]):
         if layers[i, KIND] == DROPOUT:
             mask_width += layers[i, N_OUT]
-    mask_at = 0
+    mask_at = 0 * mask_width  # int64 from the start: from `mask_at = 0`, Numba compiled
+    # _forward and _step_backward twice, for Literal[int](0) and for int64
     last = layers.shape[0] - 1
     for s in range(losses.size):
         start = (first + s) * rows

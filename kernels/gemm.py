@@ -357,7 +357,9 @@ def matmul_tn(out, a, b):
     if n < NR <= m:
         out_t = np.empty((n, m), out.dtype)
         _gemm(out_t, b, a, no_columns, True)
-        out[...] = out_t.T
+        for i in range(m):  # not out[...] = out_t.T: see numba_cpu._bias_activation
+            for j in range(n):
+                out[i, j] = out_t[j, i]
     else:
         _gemm(out, a, b, no_columns, True)
 

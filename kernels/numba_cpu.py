@@ -32,8 +32,11 @@ def _bias_activation(out, z, b, activation, alpha):
     for i in range(n):
         for j in range(o):
             out[i, j] += b[j]
-    if z.shape[0] > 0:
-        z[...] = out
+    if z.shape[0] > 0:  # a loop: for z[...] = out Numba compiles a message for a shape
+        # mismatch, with str() of ints and join (2.5 s of a cold start, once per ndim)
+        for i in range(n):
+            for j in range(o):
+                z[i, j] = out[i, j]
     if activation == LINEAR:
         return
     if activation == SOFTMAX:
