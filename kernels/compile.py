@@ -10,16 +10,34 @@ package's ``__pycache__``, a per-user folder), stamped with a hash of all the ke
 modules and the flags (`kernels_stamp`), so no edit ever loads stale code. With none writable — a read-only install,
 a locked-down home — Numba would refuse to define them; they then compile anew in every
 process, with a warning.
+
+What a cold start compiles (`jit`): each kernel once, as its own unit (`Kernel`) that other
+kernels call through a pointer, instead of Numba's default of linking every callee into
+its caller and optimizing it again there; small helpers are still linked (`linked=True`),
+so LLVM inlines them. Literal arguments become constants before branch pruning
+(`KernelCompiler`), so only the branches a call can take are compiled: train_steps
+compiles the model's loss and optimizer, not all three of each. Private kernels (a leading
+"_") get no Python entry. FIRST_BATCH (`fastnn.bench`) with an empty cache: 24 s → 12 s.
 """
+import ctypes
 import hashlib
+import inspect
 import os
 import warnings
 from functools import partial
 from pathlib import Path
 
-from numba import njit
-from numba.core import caching
+from llvmlite import binding as llvm
+from llvmlite import ir
+from numba import config
+from numba.core import caching, cgutils, types
+from numba.core import ir as numba_ir
 from numba.core.caching import CacheImpl
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
+from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.imputils import impl_ret_new_ref
+from numba.core.registry import CPUDispatcher
+from numba.core.untyped_passes import IRProcessing
 
 FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
 KERNELS_DIR = Path(__file__).resolve().parent
@@ -29,7 +47,8 @@ def kernels_stamp():
     """A hash of every kernel module's source and of the compile flags.
 
     Numba stamps a cached function with its own file's hash only, yet a cached caller
-    embeds its callees' machine code, and the flags are not part of the key at all:
+    embeds its linked helpers' machine code and calls kernels compiled for the signatures
+    it was typed with, and the flags are not part of the key at all:
     stamping every kernel with this hash recompiles them all when any of these change.
     """
     digest = hashlib.sha256(repr(sorted(FASTMATH)).encode())
@@ -75,7 +94,186 @@ if not CACHE:
                   "every process. Set NUMBA_CACHE_DIR to a writable folder to cache them.",
                   RuntimeWarning, stacklevel=2)
 
-OPTIONS = dict(cache=CACHE, nogil=True, fastmath=FASTMATH, error_model="numpy")
+OPTIONS = dict(nogil=True, fastmath=FASTMATH, error_model="numpy")
 
-jit = partial(njit, **OPTIONS)
-jit_parallel = partial(njit, parallel=True, **OPTIONS)
+
+class Compiled(CPUDispatcher):
+    """A Numba dispatcher compiled by `KernelCompiler`; without a Python entry if private.
+
+    A function whose name starts with "_" is only called by other kernels: it is compiled
+    without the C wrappers that let Python call it (1 s of a cold start), and calling it
+    from Python raises TypeError instead of jumping to a missing wrapper.
+    """
+
+    def __init__(self, py_func, **options):
+        self.private = py_func.__name__.startswith("_")
+        super().__init__(py_func=py_func, locals={}, pipeline_class=KernelCompiler,
+                         targetoptions=dict(nopython=True, boundscheck=None,
+                                            no_cfunc_wrapper=True,
+                                            no_cpython_wrapper=self.private,
+                                            **OPTIONS, **options))
+        if CACHE:
+            self.enable_caching()
+
+    def _compile_for_args(self, *args, **kws):
+        if self.private:
+            raise TypeError(f"{self.py_func.__qualname__} is compiled to be called by "
+                            "other kernels only")
+        return super()._compile_for_args(*args, **kws)
+
+    def add_overload(self, cres):
+        if self.private:  # no entry for Python calls: they reach _compile_for_args
+            self.overloads[tuple(cres.signature.args)] = cres
+        else:
+            super().add_overload(cres)
+
+
+class Kernel(Compiled):
+    """A dispatcher whose compiled code other kernels call through a pointer.
+
+    Numba links a callee's LLVM module into its caller and optimizes the whole again, at
+    every level of the call tree: the GEMM tile was optimized and compiled to machine code
+    about 8 times over for `train_steps`, most of a cold start's 25 s. A kernel is compiled
+    once; a call from another kernel loads its address from a slot (a global variable, one
+    per kernel and signature) that this process fills when the kernel is compiled or loaded
+    from the cache. A caller loaded from the cache first loads its callees (`reload_init`,
+    which Numba runs before loading the caller's code). Calls are per layer or per tile,
+    never per element: the epoch time is the same.
+
+    `constants`: parameters compiled for their values when called from Python, as
+    ``Literal[int]`` types (`KernelCompiler` then prunes the branches they rule out).
+    """
+
+    def __init__(self, py_func, constants=(), **options):
+        super().__init__(py_func, **options)
+        parameters = list(inspect.signature(py_func).parameters)
+        self.constants = {parameters.index(name) for name in constants}
+        key = _key(py_func)
+        if key in _KERNELS:
+            raise ValueError(f"two kernels named {key}: their slots would collide")
+        _KERNELS[key] = self
+
+    def _compile_for_args(self, *args, **kws):
+        # Numba's path from Python when no compiled signature matches the argument types
+        # (always, for a constant: the compiled one is the literal type, the argument int)
+        args = [types.literal(a) if i in self.constants and not isinstance(a, types.Literal)
+                else a for i, a in enumerate(args)]
+        return super()._compile_for_args(*args, **kws)
+
+    def add_overload(self, cres):
+        super().add_overload(cres)
+        self.targetctx.remove_user_function(cres.entry_point)  # Numba's: link the module
+        call = _call_through_slot(self, cres)
+        self.targetctx.insert_func_defn([(call, cres.entry_point, call.signature)])
+
+
+_KERNELS = {}  # (module, qualname) → Kernel: what a cached caller's reload_init loads
+_SLOTS = {}    # symbol → ctypes pointer holding a compiled kernel's address
+
+
+def _key(py_func):
+    return py_func.__module__, py_func.__qualname__
+
+
+def _slot(key, args):
+    """The symbol of the slot for `key`'s specialization `args`, registered with LLVM."""
+    digest = hashlib.sha256(repr((key, tuple(map(str, args)))).encode()).hexdigest()[:20]
+    symbol = f"fastnn.kernel.{key[1]}.{digest}"
+    if symbol not in _SLOTS:
+        _SLOTS[symbol] = ctypes.c_void_p(0)
+        llvm.add_symbol(symbol, ctypes.addressof(_SLOTS[symbol]))
+    return symbol
+
+
+def load_kernel(key, args):
+    """Compile, or load from the cache, the kernel `key` for `args`: fills its slot."""
+    _KERNELS[key].compile(args)
+
+
+def _call_through_slot(kernel, cres):
+    """Numba's lowering of a call to `cres`: through its slot, its module not linked in."""
+    fndesc = cres.fndesc
+    args = tuple(cres.signature.args)
+    symbol = _slot(_key(kernel.py_func), args)
+    _SLOTS[symbol].value = cres.library.get_pointer_to_function(fndesc.llvm_func_name)
+    reload = partial(load_kernel, _key(kernel.py_func), args)
+
+    def call(context, builder, sig, values):
+        context.active_code_library._reload_init.add(reload)
+        fnty = context.call_conv.get_function_type(fndesc.restype, fndesc.argtypes)
+        module = builder.module
+        slot = module.globals.get(symbol)
+        if slot is None:
+            slot = ir.GlobalVariable(module, ir.IntType(8).as_pointer(), name=symbol)
+            slot.linkage = "external"
+        callee = builder.bitcast(builder.load(slot), fnty.as_pointer())
+        status, result = context.call_conv.call_function(builder, callee, fndesc.restype,
+                                                         fndesc.argtypes, values)
+        with cgutils.if_unlikely(builder, status.is_error):
+            context.call_conv.return_status_propagate(builder, status)
+        return impl_ret_new_ref(context, builder, fndesc.restype, result)
+
+    call.signature = fndesc.argtypes
+    return call
+
+
+@register_pass(mutates_CFG=False, analysis_only=False)
+class LiteralArgumentsAsConstants(FunctionPass):
+    """An argument typed as a literal int or bool becomes that constant in the IR.
+
+    Numba prunes a branch before typing only when its condition compares constants;
+    a literal argument is not one, so both sides were typed, and every kernel called on
+    the side not taken was compiled (train_steps compiled all three optimizers and all
+    three losses; the GEMM both layouts of A in each specialization). With the constant,
+    `if optimizer == ADAM` or `a[k, i] if a_transposed else a[i, k]` keeps one side.
+    """
+    _name = "fastnn_literal_arguments_as_constants"
+
+    def __init__(self):
+        FunctionPass.__init__(self)
+
+    def run_pass(self, state):
+        definitions = state.func_ir._definitions
+        changed = False
+        for block in state.func_ir.blocks.values():
+            for statement in block.body:
+                if not (isinstance(statement, numba_ir.Assign)
+                        and isinstance(statement.value, numba_ir.Arg)):
+                    continue
+                argument = state.args[statement.value.index]
+                if isinstance(argument, (types.IntegerLiteral, types.BooleanLiteral)):
+                    constant = numba_ir.Const(argument.literal_value, statement.loc)
+                    found = definitions[statement.target.name]
+                    found[found.index(statement.value)] = constant
+                    statement.value = constant
+                    changed = True
+        return changed
+
+
+class KernelCompiler(CompilerBase):
+    """Numba's nopython pipeline, plus `LiteralArgumentsAsConstants` before branch pruning."""
+
+    def define_pipelines(self):
+        pipeline = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pipeline.add_pass_after(LiteralArgumentsAsConstants, IRProcessing)
+        pipeline.finalize()
+        return [pipeline]
+
+
+def jit(func=None, *, linked=False, constants=(), parallel=False):
+    """Compile func with the flags above: as a `Kernel`, or `linked` into its callers.
+
+    linked: a small helper that Numba links into each caller, where LLVM inlines it (a
+    tile into its row block, a loop body into a parallel chunk), at the price of
+    optimizing it again in each caller. With NUMBA_DISABLE_JIT, func itself.
+    """
+    if func is None:
+        return partial(jit, linked=linked, constants=constants, parallel=parallel)
+    if config.DISABLE_JIT:
+        return func
+    if linked:
+        return Compiled(func, parallel=parallel)
+    return Kernel(func, constants=constants, parallel=parallel)
+
+
+jit_parallel = partial(jit, parallel=True)

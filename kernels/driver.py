@@ -188,6 +188,10 @@ def predict_rows(out, work, X, params, layers, layer_floats, rows):
 
 
 FUNCTIONS = (_matrix, _forward, _step_backward, _step_update, train_steps, predict_rows)
+HELPERS = {"_matrix", "_forward", "_step_backward", "_step_update"}  # each call is a kernel's
+# Arguments that stay the same through a model's fit: compiled for their values, so that
+# train_steps compiles only the kernels of the model's loss and optimizer
+CONSTANTS = {"train_steps": ("loss", "optimizer")}
 KERNELS = ("dense_forward", "dense_backward", "dropout_forward", "dropout_backward",
            "softmax_cce", "sigmoid_bce", "mse", "argmax_hits", "threshold_hits",
            "gather_rows", "prefetch_rows", "weight_penalty", "clip_grad_norm", "sgd_step",
@@ -196,12 +200,16 @@ KERNELS = ("dense_forward", "dense_backward", "dropout_forward", "dropout_backwa
 
 def define_in(kernel_module, decorate=None):
     """This module's functions over the kernels of `kernel_module` (its globals()),
-    each wrapped by `decorate` (e.g. Numba's jit); returns (train_steps, predict_rows).
+    each wrapped by `decorate` (``kernels.compile.jit``, told which are HELPERS and which
+    CONSTANTS they have); returns (train_steps, predict_rows).
     """
     scope = dict(globals())  # the constants above, math, LINEAR
     scope.update({name: kernel_module[name] for name in KERNELS})
     for f in FUNCTIONS:
         g = types.FunctionType(f.__code__, scope, f.__name__, f.__defaults__)
         g.__doc__, g.__qualname__ = f.__doc__, f.__qualname__
-        scope[f.__name__] = decorate(g) if decorate else g
+        if decorate:
+            g = decorate(g, linked=f.__name__ in HELPERS,
+                         constants=CONSTANTS.get(f.__name__, ()))
+        scope[f.__name__] = g
     return scope["train_steps"], scope["predict_rows"]

@@ -112,7 +112,7 @@ def _stack_ks(typingctx, arr):
     return types.CPointer(types.uint32)(arr), codegen
 
 
-@jit
+@jit(linked=True)
 def _rows_nonzero(mask, a, i0, k0, k1):
     """mask[k − k0] = whether a[i0:i0+MR, k] has a non-zero, for k0 ≤ k < k1."""
     if i0 < 0 or k0 < 0:
@@ -152,7 +152,7 @@ def _column_groups_nonzero(masks, a, row):
             masks[g, k] = row[g * mr]
 
 
-@jit
+@jit(linked=True)
 def _compact(ks, mask, k0, k1):
     """ks[:n] = the k in [k0, k1) with mask[k − k0] set, in order; returns n."""
     n_k = 0
@@ -162,7 +162,7 @@ def _compact(ks, mask, k0, k1):
     return n_k
 
 
-@jit
+@jit(linked=True)
 def _block_ks(ks, mask, masks, a, block, k0, k1, a_transposed, skip_zeros):
     """Write to ks the k in [k0, k1) that row block `block` of A (a, or aᵀ) multiplies, in
     order: all of them, or when skip_zeros only those where its MR rows are not all zero
@@ -178,7 +178,7 @@ def _block_ks(ks, mask, masks, a, block, k0, k1, a_transposed, skip_zeros):
     return _compact(ks, mask, k0, k1)
 
 
-@jit
+@jit(linked=True)
 def _tile(out, a, b, i0, j0, ks, n_k, a_transposed, accumulate):
     """out[i0:i0+MR, j0:j0+NR] (+)= A[i0:i0+MR, ks] · b[ks, j0:j0+NR], A = a or aᵀ, over
     the first n_k of ks; += when accumulate.
@@ -209,7 +209,7 @@ def _tile(out, a, b, i0, j0, ks, n_k, a_transposed, accumulate):
                 out[i0 + r, j0 + j] = acc[r, j]
 
 
-@jit
+@jit(linked=True)
 def _row_panel(out, a, b, i, j0, ks, n_k, a_transposed, accumulate):
     """out[i, j0:j0+NR] (+)= A[i, ks] · b[ks, j0:j0+NR]: one row, for a last block of fewer
     than MR rows (a full tile would compute MR rows to keep one: batch 1 ran 6× slower)."""
@@ -232,7 +232,7 @@ def _row_panel(out, a, b, i, j0, ks, n_k, a_transposed, accumulate):
             out[i, j0 + j] = acc[j]
 
 
-@jit
+@jit(linked=True)
 def _dot_columns(out, a, bt, r0, r1, c0):
     """out[r0:r1, c0:c0+C] = a[r0:r1] · btᵀ, with a (M, K), bt (C, K): dot products along K.
 
@@ -257,7 +257,7 @@ def _dot_columns(out, a, bt, r0, r1, c0):
             out[i, c0 + c1], out[i1, c0 + c1] = s01, s11
 
 
-@jit
+@jit(linked=True)
 def _axpy_columns(out, a, b, r0, r1, c0):
     """out[r0:r1, c0:] = a[:, r0:r1]ᵀ · b[:, c0:], with a (K, M): for leftover columns of aᵀb."""
     n_cols, n_rows = out.shape[1] - c0, r1 - r0
@@ -306,7 +306,7 @@ def _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros):
             _dot_columns(out, a, bt, i0, i0 + rows, panels * NR)
 
 
-@jit
+@jit(linked=True)
 def _mostly_zero(a):
     """Whether at least ZERO_SHARE of a's first ZERO_SAMPLE elements (in memory) are zero:
     then skipping A's all-zero columns is worth building the list of those left."""

@@ -23,7 +23,7 @@ from kernels.gemm import matmul, matmul_nt, matmul_tn
 PARALLEL_MIN = 32_768  # elements; below this one thread beats waking the second
 
 
-@jit
+@jit(linked=True)
 def _bias_activation(out, z, b, activation, alpha):
     """out (N, O) holds x·W; adds b, keeps z when it has rows, applies f in place."""
     n, o = out.shape
@@ -92,7 +92,7 @@ def dense_forward(out, z, x, W, b, activation, alpha):
     _bias_activation(out, z, b, activation, alpha)
 
 
-@jit
+@jit(linked=True)
 def _times_derivative(dz, dout, out, z, activation, alpha):
     """dz = dout ⊙ f'(z), with f'(z) written in terms of out = f(z) where the math allows."""
     n, o = dz.shape
@@ -153,7 +153,7 @@ def dense_backward(dx, dW, db, dz, x, W, out, z, dout, activation, alpha, l1, l2
         matmul_nt(dx, dz, W)
 
 
-@jit
+@jit(linked=True)
 def _add_penalty_gradient(dW, W, l1, l2):
     """dW += l1·sign(W) + 2·l2·W."""
     t = dW.dtype.type
@@ -196,7 +196,7 @@ def dropout_backward(dx, dout, mask, rate):
     _dropout(dx, dout, mask, rate)
 
 
-@jit
+@jit(linked=True)
 def _dropout(out, x, mask, rate):
     t = out.dtype.type
     zero, scale, rate = t(0), t(1 / (1 - rate)), t(rate)
@@ -306,7 +306,7 @@ def threshold_hits(z, y):
     return hits
 
 
-@jit
+@jit(linked=True)
 def _chunks(size):
     """How many contiguous chunks to split `size` elements into: 1 when threads cost more.
 
@@ -334,7 +334,7 @@ def gather_rows(out, x, index):
         _gather(out[lo:hi], x, index[lo:hi])
 
 
-@jit
+@jit(linked=True)
 def _gather(out, x, index):
     # Element by element with unsigned indices: a plain copy loop. The row assignment
     # out[r] = x[index[r]] goes through Numba's generic slice machinery, 2-3× slower.
@@ -409,7 +409,7 @@ def clip_grad_norm(grads, max_norm):
     return norm
 
 
-@jit
+@jit(linked=True)
 def _sgd(params, velocity, grads, lr, momentum, nesterov):
     for i in range(params.size):
         velocity[i] = momentum * velocity[i] + grads[i]
@@ -436,7 +436,7 @@ def sgd_step(params, velocity, grads, lr, momentum, nesterov):
         _sgd(params[lo:hi], velocity[lo:hi], grads[lo:hi], t(lr), t(momentum), nesterov)
 
 
-@jit
+@jit(linked=True)
 def _adam(params, m, v, grads, decay, step_size, inv_root_bias2, beta1, beta2, eps):
     one = params.dtype.type(1)
     for i in range(params.size):
@@ -470,7 +470,7 @@ def adam_step(params, m, v, grads, lr, beta1, beta2, eps, weight_decay, step):
               inv_root_bias2, t(beta1), t(beta2), t(eps))
 
 
-@jit
+@jit(linked=True)
 def _rmsprop(params, square_avg, grads, lr, alpha, eps):
     one = params.dtype.type(1)
     for i in range(params.size):
