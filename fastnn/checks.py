@@ -18,6 +18,9 @@ def show(value):
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
+SMALL = 65_536  # elements: below this, as_features tests each one for finiteness
+
+
 def as_array(values, name):
     """np.asarray(values), with ragged nested lists reported as a ShapeError."""
     try:
@@ -50,11 +53,16 @@ def as_features(X, n_features, dtype, name="X"):
         raise ShapeError(f"{name} has {X.shape[1]} features per sample, but the first layer "
                          f"expects {n_features}")
     given = X
-    with np.errstate(over="ignore"):  # an overflow is reported below, with its position
-        X = np.ascontiguousarray(X, dtype=dtype)
-    with np.errstate(over="ignore", invalid="ignore"):
-        if np.isfinite(X.sum()):  # NaN or ±inf anywhere makes the sum non-finite
+    if X.dtype != dtype or not X.flags.c_contiguous:
+        with np.errstate(over="ignore"):  # an overflow is reported below, with its position
+            X = np.ascontiguousarray(X, dtype=dtype)
+    if X.size <= SMALL:  # a mask of a few rows costs less than entering np.errstate
+        if np.isfinite(X).all():
             return X
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(X.sum()):  # NaN or ±inf anywhere makes the sum non-finite
+                return X
     finite = np.isfinite(X)  # a NaN or inf, or finite values whose sum overflows
     if not finite.all():
         row, col = np.argwhere(~finite)[0]
