@@ -74,6 +74,7 @@ MR64 = 3         # rows for float64: 3 × 8 = 24 zmm accumulators
 SERIAL_FLOPS = 500_000
 KC = 1024
 ZERO_SAMPLE = 4096
+PARALLEL_SIZE = 131_072  # elements of a worth splitting the zero search among threads
 ZERO_SHARE = 2 / 3
 
 
@@ -126,10 +127,10 @@ def _rows_nonzero(mask, a, i0, k0, k1):
         mask[k - k0] = keep
 
 
-@jit
-def _column_groups_nonzero(masks, a, row):
-    """masks[g, k] = whether a[k, MR·g : MR·g + MR] has a non-zero, for every row k of
-    a (K, M) and every whole group g of MR columns; row (M,) is scratch.
+@jit(linked=True)
+def _column_groups_nonzero(masks, a, row, k0, k1):
+    """masks[g, k] = whether a[k, MR·g : MR·g + MR] has a non-zero, for the rows
+    k0 ≤ k < k1 of a (K, M) and every whole group g of MR columns; row (M,) is scratch.
 
     One pass over a in memory order: per row, the non-zeros, then ORs of neighbours at
     growing distances until row[c] covers c … c+MR−1 (vector operations all). Reading
@@ -139,7 +140,9 @@ def _column_groups_nonzero(masks, a, row):
     mr = _tile_rows(a)
     m = a.shape[1]
     zero = a.dtype.type(0)
-    for k in range(a.shape[0]):
+    if k0 < 0:
+        return
+    for k in range(k0, k1):
         for c in range(m):
             row[c] = a[k, c] != zero
         covered = 1
@@ -150,6 +153,19 @@ def _column_groups_nonzero(masks, a, row):
             covered += shift
         for g in range(masks.shape[0]):
             masks[g, k] = row[g * mr]
+
+
+@jit_parallel
+def _find_column_groups(masks, a):
+    """`_column_groups_nonzero` over all rows of a, split among the threads when large."""
+    k_len, m = a.shape
+    chunks = 1 if a.size < PARALLEL_SIZE else 8
+    if chunks == 1:
+        _column_groups_nonzero(masks, a, np.empty(m, np.uint8), 0, k_len)
+        return
+    for c in prange(chunks):
+        _column_groups_nonzero(masks, a, np.empty(m, np.uint8), c * k_len // chunks,
+                               (c + 1) * k_len // chunks)
 
 
 @jit(linked=True)
@@ -327,7 +343,7 @@ def _gemm(out, a, b, bt, a_transposed):
     masks = np.empty((m // _tile_rows(a) if skip_zeros and a_transposed else 0, b.shape[0]),
                      np.uint8)
     if masks.size:
-        _column_groups_nonzero(masks, a, np.empty(m, np.uint8))
+        _find_column_groups(masks, a)
     if 2.0 * m * n * b.shape[0] < SERIAL_FLOPS:
         for block in range(blocks):
             _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros)

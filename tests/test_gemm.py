@@ -36,7 +36,7 @@ def sparse(rng, shape, dtype, zero_share=0.85):
 
 
 @pytest.mark.parametrize("m, k, n", [pytest.param(*s, id="x".join(map(str, s))) for s in
-                                     [(128, 784, 128), (13, 65, 70), (6, 2100, 64),
+                                     [(128, 784, 128), (512, 784, 70), (13, 65, 70), (6, 2100, 64),
                                       (7, 1025, 129), (130, 1, 64), (64, 3000, 10)]])
 def test_products_skip_zeros_exactly(m, k, n, dtype, rng):
     """Mostly-zero operands take the path that skips all-zero columns of A (in chunks of
