@@ -114,16 +114,17 @@ def _stack_ks(typingctx, arr):
 
 
 @jit(linked=True)
-def _rows_nonzero(mask, a, i0, k0, k1):
-    """mask[k − k0] = whether a[i0:i0+MR, k] has a non-zero, for k0 ≤ k < k1."""
-    if i0 < 0 or k0 < 0:
+def _rows_nonzero(mask, a, i0, rows, k0, k1):
+    """mask[k − k0] = whether a[i0:i0+rows, k] has a non-zero, for k0 ≤ k < k1; rows ≤ MR."""
+    if i0 < 0 or k0 < 0 or rows < 1:
         return  # lets LLVM drop the negative-index wrap-around
     zero = a.dtype.type(0)
+    last = rows - 1
     for k in range(k0, k1):  # vectorizes over k: MR contiguous streams
         u = np.uint64(k)  # unsigned: no wrap-around, so contiguous vector loads
         keep = False
         for r in range(_tile_rows(a)):  # a constant trip count: unrolled
-            keep |= a[i0 + r, u] != zero
+            keep |= a[i0 + min(r, last), u] != zero  # a short block reads its last row again
         mask[k - k0] = keep
 
 
@@ -190,7 +191,8 @@ def _block_ks(ks, mask, masks, a, block, k0, k1, a_transposed, skip_zeros):
         return k1 - k0
     if a_transposed:
         return _compact(ks, masks[block, k0:k1], k0, k1)
-    _rows_nonzero(mask, a, block * _tile_rows(a), k0, k1)
+    i0 = block * _tile_rows(a)
+    _rows_nonzero(mask, a, i0, min(_tile_rows(a), a.shape[0] - i0), k0, k1)
     return _compact(ks, mask, k0, k1)
 
 
@@ -307,7 +309,7 @@ def _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros):
     ks, mask = scratch[0], scratch[1]
     for k0 in range(0, max(k_len, 1), KC):  # once at least: K = 0 writes zeros
         n_k = _block_ks(ks, mask, masks, a, block, k0, min(k0 + KC, k_len), a_transposed,
-                        skip_zeros and rows == mr)
+                        skip_zeros and (rows == mr or not a_transposed))
         for p in range(panels):
             j0 = p * NR
             if rows == mr:
