@@ -18,8 +18,9 @@ How it is fast (each point was measured; see the benchmark suite):
   and ends up scalar.
 * The tiles start with a guard on negative offsets; without it the wrap-around of
   negative indices turns the vector loads of b into gathers (~25× slower).
-* A last block of fewer than MR rows runs one row at a time (`_row_panel`). Fewer than
-  NR leftover columns (a 10-class output) take a dot-product kernel.
+* A last block of fewer than MR rows runs one row at a time (`_row_panel`), skipping
+  zeros too (a batch of 128 is 21 blocks of 6 and one of 2). Fewer than NR leftover
+  columns (a 10-class output) take a dot-product kernel.
 * Threads split ``out``'s row blocks (``prange``): no reductions. Below SERIAL_FLOPS one
   thread is faster than waking the other.
 * Zeros of A are skipped, not multiplied: when most of A is zero (`_mostly_zero`, e.g.
@@ -71,11 +72,11 @@ except ValueError:  # no TBB, no OpenMP
 NR = 64          # columns of the register tile: 4 zmm of float32, 8 of float64
 MR32 = 6         # rows for float32: 6 × 4 = 24 zmm accumulators
 MR64 = 3         # rows for float64: 3 × 8 = 24 zmm accumulators
-SERIAL_FLOPS = 500_000
-KC = 1024
-ZERO_SAMPLE = 4096
-PARALLEL_SIZE = 131_072  # elements of a worth splitting the zero search among threads
-ZERO_SHARE = 2 / 3
+SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
+KC = 1024                # k values per chunk: the list of a row block's k is on the stack
+ZERO_SAMPLE = 4096       # elements of A sampled to decide whether to skip its zeros
+ZERO_SHARE = 2 / 3       # skip them when at least this share of the sample is zero
+PARALLEL_SIZE = 131_072  # elements of aᵀ worth splitting its zero search among threads
 
 
 def _rows_for(dtype):
@@ -296,8 +297,8 @@ def _axpy_columns(out, a, b, r0, r1, c0):
 def _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros):
     """Rows [MR·block, MR·block + MR) of out = A·b; bt holds b's leftover columns transposed.
 
-    A's rows are packed KC columns at a time, leaving out, when skip_zeros, the columns
-    where they are all zero.
+    KC values of k at a time, the tiles run over the k that `_block_ks` lists: all of
+    them, or with skip_zeros those where the block's rows of A are not all zero.
     """
     m, n = out.shape
     mr = _tile_rows(a)
