@@ -283,12 +283,17 @@ def mse(dz, z, y):
 @jit
 def argmax_hits(z, labels):
     """z (N, C), labels (N,). Returns how many rows have argmax(zₙ) = yₙ."""
-    if labels.shape[0] != z.shape[0]:
-        raise ValueError("argmax_hits: shapes must be z (N, C), labels (N,)")
+    if labels.shape[0] != z.shape[0] or z.shape[1] == 0:
+        raise ValueError("argmax_hits: shapes must be z (N, C), labels (N,), C ≥ 1")
     hits = 0
     for i in range(z.shape[0]):
-        if np.argmax(z[i]) == labels[i]:
-            hits += 1
+        best, top = 0, z[i, 0]
+        for j in range(1, z.shape[1]):
+            if top != top:  # np.argmax's rule: the first NaN is the maximum
+                break
+            if z[i, j] > top or z[i, j] != z[i, j]:
+                best, top = j, z[i, j]
+        hits += best == labels[i]
     return hits
 
 

@@ -129,6 +129,16 @@ def test_argmax_hits(n, c, dtype, rng):
     assert hits[0] == hits[1] >= n // 2
 
 
+def test_argmax_hits_breaks_ties_and_nans_as_numpy(dtype):
+    """The first of equal maxima counts; a NaN counts as the maximum (np.argmax's rule)."""
+    nan = np.nan
+    z = np.array([[1, 3, 3], [2, 2, 2], [nan, 5, 1], [1, nan, 9], [0, 1, nan]], dtype)
+    for label in range(3):
+        labels = np.full(len(z), label, np.int64)
+        assert (numba_cpu.argmax_hits(z, labels) == reference.argmax_hits(z, labels)
+                == int((z.argmax(axis=1) == label).sum()))
+
+
 @pytest.mark.parametrize("n, o", [(1, 1), (7, 3), (128, 1)])
 def test_threshold_hits(n, o, dtype, rng):
     z = rng.standard_normal((n, o)).astype(dtype)
