@@ -12,10 +12,10 @@ SHAPES = [pytest.param(m, k, n, id=f"{m}x{k}x{n}")
           for m, k, n in itertools.product(DIMS, [1, 17, 129], DIMS)]
 
 
-@pytest.mark.parametrize("m, k, n", SHAPES + [pytest.param(128, 784, 128, id="mnist")])
-def test_products_match_numpy(m, k, n, dtype, rng):
-    a = rng.standard_normal((m, k)).astype(dtype)
-    b = rng.standard_normal((k, n)).astype(dtype)
+def assert_products_match(a, b, dtype):
+    """matmul(a, b), matmul_tn(aᵀ, b) and matmul_nt(a, bᵀ) all equal a @ b, every element
+    of out written (it starts as NaN)."""
+    (m, k), n = a.shape, b.shape[1]
     expected = a @ b
     tol = dict(rtol=TOLERANCE[dtype]["rtol"] * 10, atol=TOLERANCE[dtype]["atol"] * 10 * k)
     for product, left, right in [(matmul, a, b), (matmul_tn, a.T.copy(), b),
@@ -23,6 +23,13 @@ def test_products_match_numpy(m, k, n, dtype, rng):
         out = np.full((m, n), np.nan, dtype)
         product(out, left, right)
         np.testing.assert_allclose(out, expected, **tol, err_msg=product.__name__)
+
+
+@pytest.mark.parametrize("m, k, n", SHAPES + [pytest.param(128, 784, 128, id="mnist")])
+def test_products_match_numpy(m, k, n, dtype, rng):
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    assert_products_match(a, b, dtype)
 
 
 def sparse(rng, shape, dtype, zero_share=0.85):
@@ -36,20 +43,15 @@ def sparse(rng, shape, dtype, zero_share=0.85):
 
 
 @pytest.mark.parametrize("m, k, n", [pytest.param(*s, id="x".join(map(str, s))) for s in
-                                     [(128, 784, 128), (512, 784, 70), (13, 65, 70), (6, 2100, 64),
-                                      (7, 1025, 129), (130, 1, 64), (64, 3000, 10)]])
-def test_products_skip_zeros_exactly(m, k, n, dtype, rng):
+                                     [(128, 784, 128), (512, 784, 70), (13, 65, 70),
+                                      (6, 2100, 64), (7, 1025, 129), (130, 1, 64),
+                                      (64, 3000, 10)]])
+def test_products_of_mostly_zero_operands_match_numpy(m, k, n, dtype, rng):
     """Mostly-zero operands take the path that skips all-zero columns of A (in chunks of
     KC along K): the same products."""
     a = sparse(rng, (m, k), dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
-    expected = a @ b
-    tol = dict(rtol=TOLERANCE[dtype]["rtol"] * 10, atol=TOLERANCE[dtype]["atol"] * 10 * k)
-    for product, left, right in [(matmul, a, b), (matmul_tn, a.T.copy(), b),
-                                 (matmul_nt, a, b.T.copy())]:
-        out = np.full((m, n), np.nan, dtype)
-        product(out, left, right)
-        np.testing.assert_allclose(out, expected, **tol, err_msg=product.__name__)
+    assert_products_match(a, b, dtype)
 
 
 @pytest.mark.parametrize("product", [matmul, matmul_tn], ids=["matmul", "matmul_tn"])
