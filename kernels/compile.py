@@ -7,9 +7,10 @@ vectorize (no ZeroDivisionError checks).
 
 Kernels are cached on disk where Numba finds a writable folder ($NUMBA_CACHE_DIR, the
 package's ``__pycache__``, a per-user folder), stamped with a hash of all the kernel
-modules and the flags (`kernels_stamp`), so no edit ever loads stale code. With none writable — a read-only install,
-a locked-down home — Numba would refuse to define them; they then compile anew in every
-process, with a warning.
+modules and the flags (`kernels_stamp`), so no edit ever loads stale code. Processes
+sharing the cache lock each function's index while they read or write it (`SharedCache`).
+With none writable — a read-only install, a locked-down home — Numba would refuse to
+define them; they then compile anew in every process, with a warning.
 
 What a cold start compiles (`jit`): each kernel once, as its own unit (`Kernel`) that other
 kernels call through a pointer, instead of Numba's default of linking every callee into
@@ -18,7 +19,10 @@ so LLVM inlines them. Literal arguments become constants before branch pruning
 (`KernelCompiler`), so only the branches a call can take are compiled: train_steps
 compiles the model's loss and optimizer, not all three of each. Private kernels (a leading
 "_") get no Python entry. FIRST_BATCH (`fastnn.bench`) with an empty cache: 24 s → 12 s.
+A kernel can run a hook before it compiles with nothing cached (`before_cold_compile`):
+train_steps's compiles half of its callees in a second process (`kernels.cold_start`).
 """
+import contextlib
 import ctypes
 import hashlib
 import inspect
@@ -32,7 +36,7 @@ from llvmlite import ir
 from numba import config
 from numba.core import caching, cgutils, types
 from numba.core import ir as numba_ir
-from numba.core.caching import CacheImpl
+from numba.core.caching import CacheImpl, FunctionCache
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import FunctionPass, register_pass
 from numba.core.imputils import impl_ret_new_ref
@@ -94,6 +98,49 @@ if not CACHE:
                   "every process. Set NUMBA_CACHE_DIR to a writable folder to cache them.",
                   RuntimeWarning, stacklevel=2)
 
+try:
+    import fcntl
+except ImportError:  # Windows: no file locks, and no cold start in two processes
+    fcntl = None
+
+
+class SharedCache(FunctionCache):
+    """Numba's disk cache of one function, for processes that share it at the same time.
+
+    Numba updates a function's index of signatures by reading it and writing it whole,
+    and writes the index before the code it points to. Two processes compiling the same
+    function at once (`kernels.cold_start` makes two on purpose; pytest-xdist or two
+    notebooks do it by chance) could lose each other's entries, give two signatures the
+    same data file, or load an entry whose file is still a stale one. A save holds an
+    exclusive lock on the function's lock file, a load a shared one.
+    """
+
+    @contextlib.contextmanager
+    def _locked(self, exclusive):
+        if fcntl is None:
+            yield
+            return
+        path = self._cache_file._index_path + ".lock"
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield  # closing the file releases the lock
+
+    def save_overload(self, sig, data):
+        with self._locked(exclusive=True):
+            super().save_overload(sig, data)
+
+    def load_overload(self, sig, target_context):
+        with self._locked(exclusive=False):
+            return super().load_overload(sig, target_context)
+
+    def has(self, sig, target_context):
+        """Whether the disk holds code for the argument types `sig`."""
+        key = self._index_key(sig, target_context.codegen())
+        with self._locked(exclusive=False):
+            return key in self._cache_file._load_index()
+
+
 OPTIONS = dict(nogil=True, fastmath=FASTMATH, error_model="numpy")
 
 
@@ -114,6 +161,9 @@ class Compiled(CPUDispatcher):
                                             **OPTIONS, **options))
         if CACHE:
             self.enable_caching()
+
+    def enable_caching(self):
+        self._cache = SharedCache(self.py_func)
 
     def _compile_for_args(self, *args, **kws):
         if self.private:
@@ -142,12 +192,15 @@ class Kernel(Compiled):
 
     `constants`: parameters compiled for their values when called from Python, as
     ``Literal[int]`` types (`KernelCompiler` then prunes the branches they rule out).
+    `before_cold_compile`: None, or a function called with the arguments by name when a
+    call from Python finds no code for them, compiled or on disk.
     """
 
     def __init__(self, py_func, constants=(), **options):
         super().__init__(py_func, **options)
-        parameters = list(inspect.signature(py_func).parameters)
-        self.constants = {parameters.index(name) for name in constants}
+        self.parameters = list(inspect.signature(py_func).parameters)
+        self.constants = {self.parameters.index(name) for name in constants}
+        self.before_cold_compile = None
         key = _key(py_func)
         if key in _KERNELS:
             raise ValueError(f"two kernels named {key}: their slots would collide")
@@ -158,7 +211,16 @@ class Kernel(Compiled):
         # (always, for a constant: the compiled one is the literal type, the argument int)
         args = [types.literal(a) if i in self.constants and not isinstance(a, types.Literal)
                 else a for i, a in enumerate(args)]
+        if self.before_cold_compile is not None and not self.cached(
+                tuple(self.typeof_pyval(a) for a in args)):
+            self.before_cold_compile(dict(zip(self.parameters, args)))
         return super()._compile_for_args(*args, **kws)
+
+    def cached(self, argument_types):
+        """Whether code for these argument types is in this process or the disk cache."""
+        return argument_types in self.overloads or (
+            isinstance(self._cache, SharedCache)
+            and self._cache.has(argument_types, self.targetctx))
 
     def add_overload(self, cres):
         super().add_overload(cres)

@@ -164,8 +164,8 @@ def _find_column_groups(masks, a):
     """`_column_groups_nonzero` over all rows of a, split among the threads when large."""
     k_len, m = a.shape
     chunks = 1 if a.size < PARALLEL_SIZE else 8
-    if chunks == 1:
-        _column_groups_nonzero(masks, a, np.empty(m, np.uint8), 0, k_len)
+    if chunks == 1:  # k0 = 0·k_len, not 0: a literal 0 would compile a second signature
+        _column_groups_nonzero(masks, a, np.empty(m, np.uint8), 0 * k_len, k_len)
         return
     for c in prange(chunks):
         _column_groups_nonzero(masks, a, np.empty(m, np.uint8), c * k_len // chunks,
@@ -350,7 +350,7 @@ def _gemm(out, a, b, bt, a_transposed):
     skip_zeros = _mostly_zero(a)
     masks = np.empty((m // _tile_rows(a) if skip_zeros and a_transposed else 0, b.shape[0]),
                      np.uint8)
-    if masks.size:
+    if a_transposed and masks.size:  # a literal first: x·W does not compile the sweep
         _find_column_groups(masks, a)
     if 2.0 * m * n * b.shape[0] < SERIAL_FLOPS:
         for block in range(blocks):

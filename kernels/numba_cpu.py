@@ -15,7 +15,7 @@ from numba import config, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, driver
+from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, cold_start, driver
 from kernels.compile import jit, jit_parallel
 from kernels.reference import GELU_C, GELU_K
 from kernels.gemm import matmul, matmul_nt, matmul_tn
@@ -503,3 +503,5 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
 
 
 train_steps, predict_rows = driver.define_in(globals(), jit)  # the loops, compiled over the kernels above
+if not config.DISABLE_JIT:
+    train_steps.before_cold_compile = cold_start.compile_callees  # on two cores, in two processes

@@ -1,0 +1,147 @@
+"""A cold start on two cores: train_steps's heaviest callees compile in two processes.
+
+With an empty cache, the first call of ``train_steps`` compiles about 40 functions one
+after the other (Numba holds one compiler lock per process). When Numba has a disk cache
+and this process a second core, `compile_callees` first compiles the callees listed by
+`halves` two at a time: the first half in this process, the second in a child process
+(``python -m kernels.cold_start``) that leaves them in the shared cache. ``train_steps``
+then compiles its own code and loads those callees from the cache like a warm start.
+The two GEMM layouts, the most expensive functions, go one to each process.
+
+Nothing depends on it: a callee the child did not leave in the cache (it failed, it was
+killed, `halves` no longer matches the driver's calls) is compiled here as before, and
+the results are the same either way. The two processes share the cache's files safely
+(`kernels.compile.SharedCache`).
+"""
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+from numba.core import types
+from numba.np.numpy_support import from_dtype
+
+from kernels import driver
+from kernels.compile import CACHE, fcntl
+
+CHILD_SECONDS = 300  # the child compiles for about 5 s; this long, it is stuck: kill it
+LOSS_KERNELS = {driver.CCE: ("softmax_cce", "argmax_hits"),
+                driver.BCE: ("sigmoid_bce", "threshold_hits"),
+                driver.MSE: ("mse",)}
+OPTIMIZER_KERNELS = {driver.SGD: "sgd_step", driver.ADAM: "adam_step",
+                     driver.RMSPROP: "rmsprop_step"}
+
+
+def halves(dtype, loss, optimizer):
+    """train_steps's callees for parameters of `dtype` and the given loss and optimizer
+    codes (``kernels.driver``), as (kernel name, argument types), in two lists of about
+    equal compile time: (this process's, the child's).
+
+    The argument types are those the driver calls the kernels with: C-ordered views of
+    its flat buffers, int64 indices, Python floats.
+    """
+    matrix, vector = types.Array(dtype, 2, "C"), types.Array(dtype, 1, "C")
+    indices = types.Array(types.int64, 1, "C")
+    real, integer = types.float64, types.int64
+    optimizers = {"sgd_step": (vector, vector, vector, real, real, types.boolean),
+                  "adam_step": (vector,) * 4 + (real,) * 5 + (integer,),
+                  "rmsprop_step": (vector, vector, vector, real, real, real)}
+    losses = {"softmax_cce": (matrix, matrix, indices), "argmax_hits": (matrix, indices),
+              "sigmoid_bce": (matrix,) * 3, "threshold_hits": (matrix,) * 2,
+              "mse": (matrix,) * 3}
+    here = [("matmul", (matrix,) * 3), ("matmul_nt", (matrix,) * 3),
+            ("dense_forward", (matrix,) * 4 + (vector, integer, real)),
+            ("gather_rows", (matrix, matrix, indices)),
+            ("dropout_forward", (matrix,) * 3 + (real,)),
+            ("dropout_backward", (matrix,) * 3 + (real,))]
+    here.append((OPTIMIZER_KERNELS[optimizer], optimizers[OPTIMIZER_KERNELS[optimizer]]))
+    there = [("matmul_tn", (matrix,) * 3)]
+    there += [(name, losses[name]) for name in LOSS_KERNELS[loss]]
+    there += [("prefetch_rows", (matrix, indices)),
+              ("weight_penalty", (matrix, real, real)),
+              ("clip_grad_norm", (vector, real)),
+              ("dense_backward", (matrix, matrix, vector) + (matrix,) * 6 + (integer,)
+               + (real,) * 3)]
+    return here, there
+
+
+def compile_all(signatures):
+    """Compile each (kernel name, argument types) of kernels.numba_cpu, or load it from
+    the cache."""
+    from kernels import numba_cpu
+    for name, argument_types in signatures:
+        getattr(numba_cpu, name).compile(argument_types)
+
+
+def all_cached(signatures):
+    """Whether every (kernel name, argument types) is compiled or in the disk cache."""
+    from kernels import numba_cpu
+    return all(getattr(numba_cpu, name).cached(argument_types)
+               for name, argument_types in signatures)
+
+
+def two_cores():
+    """Whether this process may run on at least two CPUs."""
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except AttributeError:  # macOS, Windows
+        return (os.cpu_count() or 1) >= 2
+
+
+def start_child(dtype, loss, optimizer):
+    """The child process compiling `halves`' second list, or None when it cannot help:
+    no disk cache to share, no file locks, or a single core."""
+    if not CACHE or fcntl is None or not two_cores():
+        return None
+    root = str(Path(__file__).resolve().parent.parent)  # the folder holding `kernels`
+    path = os.environ.get("PYTHONPATH")
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + path if path else root)
+    return subprocess.Popen(
+        [sys.executable, "-m", "kernels.cold_start", np.dtype(dtype).name, str(loss),
+         str(optimizer)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+
+
+def compile_callees(arguments):
+    """Before train_steps compiles for `arguments` (its arguments by name): its callees in
+    two processes, when a second one can help; returns when both are done."""
+    dtype = arguments["params"].dtype
+    loss, optimizer = (arguments[name].literal_value for name in ("loss", "optimizer"))
+    here, there = halves(from_dtype(dtype), loss, optimizer)
+    child = None if all_cached(there) else start_child(dtype, loss, optimizer)
+    if child is None:
+        return
+    try:
+        compile_all(here)
+    except BaseException:
+        child.kill()
+        child.communicate()
+        raise
+    finish(child)
+
+
+def finish(child):
+    """Wait for the child; warn if it failed (what it did not compile compiles here)."""
+    try:
+        _, errors = child.communicate(timeout=CHILD_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        _, errors = child.communicate()
+        errors = f"no result after {CHILD_SECONDS} s"
+    if child.returncode != 0:
+        last = errors.strip().splitlines()[-1:] or [f"exit status {child.returncode}"]
+        warnings.warn(f"fastnn: the process compiling half of the kernels failed "
+                      f"({last[0]}); they compile in this process instead",
+                      RuntimeWarning, stacklevel=3)
+
+
+def main(dtype_name, loss, optimizer):
+    """The child: compile the second list of `halves` into the disk cache."""
+    _, there = halves(from_dtype(np.dtype(dtype_name)), int(loss), int(optimizer))
+    compile_all(there)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

@@ -1,0 +1,120 @@
+"""A cold start compiled in two processes (kernels.cold_start), and the cache they share
+(kernels.compile.SharedCache)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastnn as fnn
+from fastnn.epoch import LOSS_CODES, OPTIMIZER_CODES
+from tests.test_driver import OUTPUTS, problem
+
+ROOT = Path(__file__).resolve().parents[1]
+OPTIMIZERS = {"sgd": fnn.SGD, "adam": fnn.Adam, "rmsprop": fnn.RMSprop}
+
+FIT = """
+import numpy as np
+import fastnn as fnn
+from numba.core import types
+from kernels import cold_start, compile
+X = np.random.default_rng(0).random((64, 20), dtype=np.float32)
+model = fnn.mlp([20, 70, 3], seed=0)
+model.fit(X, np.arange(64) % 3, batch_size=32, verbose=0)
+print(repr(model.params.sum()))
+here, there = cold_start.halves(types.float32, 0, 1)
+print(sorted(name for (_, name), kernel in compile._KERNELS.items() if kernel._cache_misses))
+print(sorted(name for name, _ in there))
+"""
+
+
+@pytest.fixture
+def jit():
+    from numba import config
+    if config.DISABLE_JIT:
+        pytest.skip("NUMBA_DISABLE_JIT=1: nothing is compiled")
+
+
+def run(code, cache):
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+def test_the_child_compiles_its_half_and_leaves_a_complete_cache(jit, tmp_path):
+    from kernels import cold_start
+    if not cold_start.two_cores():
+        pytest.skip("one CPU: the cold start compiles in one process")
+    params, compiled, child_half = run(FIT, tmp_path)
+    compiled, child_half = eval(compiled), eval(child_half)
+    assert "train_steps" in compiled and "matmul" in compiled
+    assert not set(compiled) & set(child_half)  # loaded from the child's cache, all of it
+    # a warm start compiles nothing: no process lost another's entries in the index files
+    assert run(FIT, tmp_path) == [params, "[]", str(sorted(child_half))]
+
+
+CASES = [(loss, optimizer, "float32") for loss in OUTPUTS for optimizer in OPTIMIZERS]
+
+
+@pytest.mark.parametrize("loss, optimizer, dtype", CASES + [("cce", "adam", "float64")])
+def test_the_halves_are_the_kernels_the_driver_calls(jit, loss, optimizer, dtype):
+    """Each kernel and argument types that `halves` lists is one train_steps compiled:
+    otherwise the cold start compiles something the driver does not use."""
+    from numba.np.numpy_support import from_dtype
+
+    from kernels import cold_start, numba_cpu
+    X, y = problem(loss, n=40)
+    output, n_out = OUTPUTS[loss]
+    model = fnn.mlp([5, 8, n_out], output=output, loss=loss, optimizer=OPTIMIZERS[optimizer](),
+                    dtype=dtype, dropout=0.5)
+    model.fit(X, y, epochs=1, batch_size=16, verbose=0)
+    here, there = cold_start.halves(from_dtype(np.dtype(dtype)), LOSS_CODES[loss],
+                                    OPTIMIZER_CODES[type(model.optimizer)])
+    names = [name for name, _ in here + there]
+    assert len(set(names)) == len(names)
+    for name, argument_types in here + there:
+        assert argument_types in getattr(numba_cpu, name).overloads, name
+
+
+def test_no_child_when_it_cannot_help(jit, monkeypatch):
+    from kernels import cold_start
+    monkeypatch.setattr(cold_start, "two_cores", lambda: False)
+    assert cold_start.start_child(np.float32, 0, 1) is None
+    monkeypatch.setattr(cold_start, "two_cores", lambda: True)
+    monkeypatch.setattr(cold_start, "CACHE", False)
+    assert cold_start.start_child(np.float32, 0, 1) is None
+
+
+def test_a_failing_child_is_reported(jit):
+    from kernels import cold_start
+    child = subprocess.Popen([sys.executable, "-c", "raise SystemExit('no such kernel')"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with pytest.warns(RuntimeWarning, match="no such kernel"):
+        cold_start.finish(child)
+
+
+def twice(x):
+    return 2.0 * x
+
+
+def test_the_cache_locks_its_index_shared_to_load_exclusive_to_save(jit, monkeypatch):
+    from numba.core import types
+
+    from kernels import compile
+    if not compile.CACHE or compile.fcntl is None:
+        pytest.skip("no disk cache or no file locks here")
+    fcntl, flock, calls = compile.fcntl, compile.fcntl.flock, []
+    monkeypatch.setattr(fcntl, "flock", lambda file, operation: (
+        calls.append((file.name, operation)), flock(file, operation)))
+    compiled = compile.Compiled(twice)
+    compiled._cache.flush()  # an empty index: the call below compiles and saves
+    assert compiled(1.5) == 3.0
+    assert compiled._cache.has((types.float64,), compiled.targetctx)
+    lock = compiled._cache._cache_file._index_path + ".lock"
+    assert calls == [(lock, fcntl.LOCK_SH), (lock, fcntl.LOCK_EX), (lock, fcntl.LOCK_SH)]
+    assert compile.Compiled(twice)(2.5) == 5.0  # a fresh dispatcher loads it: shared
+    assert calls[-1] == (lock, fcntl.LOCK_SH) and len(calls) == 4
