@@ -85,6 +85,8 @@ def test_no_child_when_it_cannot_help(jit, monkeypatch):
     monkeypatch.setattr(cold_start, "two_cores", lambda: False)
     assert cold_start.start_child(np.float32, 0, 1) is None
     monkeypatch.setattr(cold_start, "two_cores", lambda: True)
+    monkeypatch.setattr(cold_start.sys, "executable", "/no/such/python")
+    assert cold_start.start_child(np.float32, 0, 1) is None
     monkeypatch.setattr(cold_start, "CACHE", False)
     assert cold_start.start_child(np.float32, 0, 1) is None
 
