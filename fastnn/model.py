@@ -215,7 +215,7 @@ class Sequential:
         """Checked, converted (X, targets) for this model."""
         if not self.built:
             self.build()
-        X = as_features(X, self.n_inputs, self.dtype)
+        X = as_features(X, self.n_inputs, self.dtype, all_finite=self.kernels.all_finite)
         targets = self.loss.targets(y, self.n_outputs, self.dtype)
         same_length(X, targets)
         return X, targets
@@ -224,7 +224,7 @@ class Sequential:
         """Output-layer activations (N, n_outputs): probabilities for softmax/sigmoid."""
         if not self.built:
             self.build()
-        X = as_features(X, self.n_inputs, self.dtype)
+        X = as_features(X, self.n_inputs, self.dtype, all_finite=self.kernels.all_finite)
         self.allocate(min(len(X), CHUNK))
         result = np.empty((len(X), self.n_outputs), self.dtype)
         with self.threads_in_use():

@@ -378,3 +378,18 @@ def test_finite_values_whose_sum_overflows_are_still_accepted():
     X[2, 1] = np.nan
     with pytest.raises(NonFiniteError, match="row 2, column 1"):
         as_features(X, 3, np.float32)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_small_input_is_tested_with_the_backends_kernel_and_the_error_names_where(
+        backend, bad):
+    from fastnn import backend as backends
+    from fastnn.checks import SMALL, as_features
+    all_finite = backends.load(backend).all_finite
+    for rows in (1, 32, SMALL // 784):
+        X = np.full((rows, 784), 3e38, np.float32)
+        np.testing.assert_array_equal(as_features(X, 784, np.float32, all_finite=all_finite), X)
+        X[rows - 1, 783] = bad
+        with pytest.raises(NonFiniteError, match=f"row {rows - 1}, column 783"):
+            as_features(X, 784, np.float32, all_finite=all_finite)
