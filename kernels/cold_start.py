@@ -47,6 +47,7 @@ def halves(dtype, loss, optimizer):
     """
     matrix, vector = types.Array(dtype, 2, "C"), types.Array(dtype, 1, "C")
     indices = types.Array(types.int64, 1, "C")
+    table, table_floats = types.Array(types.int64, 2, "C"), types.Array(types.float64, 2, "C")
     real, integer = types.float64, types.int64
     optimizers = {"sgd_step": (vector, vector, vector, real, real, types.boolean),
                   "adam_step": (vector,) * 4 + (real,) * 5 + (integer,),
@@ -56,17 +57,19 @@ def halves(dtype, loss, optimizer):
               "mse": (matrix,) * 3}
     here = [("matmul", (matrix,) * 3), ("matmul_nt", (matrix,) * 3),
             ("dense_forward", (matrix,) * 4 + (vector, integer, real)),
-            ("gather_rows", (matrix, matrix, indices)),
             ("dropout_forward", (matrix,) * 3 + (real,)),
-            ("dropout_backward", (matrix,) * 3 + (real,))]
-    here.append((OPTIMIZER_KERNELS[optimizer], optimizers[OPTIMIZER_KERNELS[optimizer]]))
-    there = [("matmul_tn", (matrix,) * 3)]
-    there += [(name, losses[name]) for name in LOSS_KERNELS[loss]]
-    there += [("prefetch_rows", (matrix, indices)),
-              ("weight_penalty", (matrix, real, real)),
-              ("clip_grad_norm", (vector, real)),
-              ("dense_backward", (matrix, matrix, vector) + (matrix,) * 6 + (integer,)
-               + (real,) * 3)]
+            ("_forward", (vector,) * 3 + (integer, matrix, table, table_floats,
+                                          types.literal(True))),
+            ("gather_rows", (matrix, matrix, indices)), ("prefetch_rows", (matrix, indices)),
+            (OPTIMIZER_KERNELS[optimizer], optimizers[OPTIMIZER_KERNELS[optimizer]])]
+    here += [(name, losses[name]) for name in LOSS_KERNELS[loss]]
+    there = [("matmul_tn", (matrix,) * 3),
+             ("dropout_backward", (matrix,) * 3 + (real,)),
+             ("weight_penalty", (matrix, real, real)),
+             ("clip_grad_norm", (vector, real)),
+             ("dense_backward", (matrix, matrix, vector) + (matrix,) * 6 + (integer,)
+              + (real,) * 3),
+             ("_step_backward", (vector,) * 4 + (integer, matrix, table, table_floats))]
     return here, there
 
 

@@ -188,7 +188,9 @@ def predict_rows(out, work, X, params, layers, layer_floats, rows):
 
 
 FUNCTIONS = (_matrix, _forward, _step_backward, _step_update, train_steps, predict_rows)
-HELPERS = {"_matrix", "_forward", "_step_backward", "_step_update"}  # each call is a kernel's
+HELPERS = {"_matrix", "_step_update"}  # linked: inlined where called. _forward and
+# _step_backward are kernels of their own, so that a cold start compiles them in parallel
+# (kernels.cold_start)
 # Arguments that stay the same through a model's fit: compiled for their values, so that
 # train_steps compiles only the kernels of the model's loss and optimizer
 CONSTANTS = {"train_steps": ("loss", "optimizer")}
@@ -201,7 +203,7 @@ KERNELS = ("dense_forward", "dense_backward", "dropout_forward", "dropout_backwa
 def define_in(kernel_module, decorate=None):
     """This module's functions over the kernels of `kernel_module` (its globals()),
     each wrapped by `decorate` (``kernels.compile.jit``, told which are HELPERS and which
-    CONSTANTS they have); returns (train_steps, predict_rows).
+    CONSTANTS they have), added to kernel_module; returns (train_steps, predict_rows).
     """
     scope = dict(globals())  # the constants above, math, LINEAR
     scope.update({name: kernel_module[name] for name in KERNELS})
@@ -211,5 +213,5 @@ def define_in(kernel_module, decorate=None):
         if decorate:
             g = decorate(g, linked=f.__name__ in HELPERS,
                          constants=CONSTANTS.get(f.__name__, ()))
-        scope[f.__name__] = g
+        scope[f.__name__] = kernel_module[f.__name__] = g
     return scope["train_steps"], scope["predict_rows"]
