@@ -62,14 +62,14 @@ def halves(dtype, loss, optimizer):
                                           types.literal(True))),
             ("gather_rows", (matrix, matrix, indices)), ("prefetch_rows", (matrix, indices)),
             (OPTIMIZER_KERNELS[optimizer], optimizers[OPTIMIZER_KERNELS[optimizer]])]
-    here += [(name, losses[name]) for name in LOSS_KERNELS[loss]]
-    there = [("matmul_tn", (matrix,) * 3),
-             ("dropout_backward", (matrix,) * 3 + (real,)),
-             ("weight_penalty", (matrix, real, real)),
-             ("clip_grad_norm", (vector, real)),
-             ("dense_backward", (matrix, matrix, vector) + (matrix,) * 6 + (integer,)
-              + (real,) * 3),
-             ("_step_backward", (vector,) * 4 + (integer, matrix, table, table_floats))]
+    there = [("matmul_tn", (matrix,) * 3)]
+    there += [(name, losses[name]) for name in LOSS_KERNELS[loss]]
+    there += [("dropout_backward", (matrix,) * 3 + (real,)),
+              ("weight_penalty", (matrix, real, real)),
+              ("clip_grad_norm", (vector, real)),
+              ("dense_backward", (matrix, matrix, vector) + (matrix,) * 6 + (integer,)
+               + (real,) * 3),
+              ("_step_backward", (vector,) * 4 + (integer, matrix, table, table_floats))]
     return here, there
 
 
