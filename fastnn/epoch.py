@@ -72,6 +72,14 @@ def layer_tables(model):
     return layers, floats
 
 
+def uses(model):
+    """(dropout, penalties, clip): whether `model` has Dropout layers, L1/L2 penalties and
+    a gradient clip; the driver compiles the kernels of those it has only."""
+    return (any(isinstance(layer, Dropout) for layer in model.layers),
+            any(layer.l1 or layer.l2 for layer in model.dense_layers),
+            bool(model.optimizer.clip_norm))
+
+
 def hyper_parameters(optimizer):
     """The driver's (9,) float64 vector of the optimizer's hyper-parameters."""
     hyper = np.zeros(9)
@@ -192,6 +200,6 @@ class DriverSteps(Steps):
             model.y_buffer, self.X, self.labels, self.Y, order,
             self.masks[at * rows * self.mask_width:], *model.tables, first,
             LOSS_CODES[model.loss.name], OPTIMIZER_CODES[type(optimizer)],
-            hyper_parameters(optimizer), optimizer.step_count)
+            hyper_parameters(optimizer), optimizer.step_count, *uses(model))
         optimizer.step_count += done
         return done

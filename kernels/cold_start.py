@@ -29,6 +29,7 @@ from numba.np.numpy_support import from_dtype
 from kernels import driver
 from kernels.compile import CACHE, fcntl
 
+CONSTANTS = driver.CONSTANTS["train_steps"]  # loss, optimizer, dropout, penalties, clip
 CHILD_SECONDS = 300  # the child compiles for about 5 s; this long, it is stuck: kill it
 LOSS_KERNELS = {driver.CCE: ("softmax_cce", "argmax_hits"),
                 driver.BCE: ("sigmoid_bce", "threshold_hits"),
@@ -37,10 +38,11 @@ OPTIMIZER_KERNELS = {driver.SGD: "sgd_step", driver.ADAM: "adam_step",
                      driver.RMSPROP: "rmsprop_step"}
 
 
-def halves(dtype, loss, optimizer):
-    """train_steps's callees for parameters of `dtype` and the given loss and optimizer
-    codes (``kernels.driver``), as (kernel name, argument types), in two lists of about
-    equal compile time: (this process's, the child's).
+def halves(dtype, loss, optimizer, dropout=False, penalties=False, clip=False):
+    """train_steps's callees for parameters of `dtype` and its constant arguments (the
+    loss and optimizer codes of ``kernels.driver``; whether the model has dropout,
+    penalties, clipping), as (kernel name, argument types), in two lists of about equal
+    compile time: (this process's, the child's).
 
     The argument types are those the driver calls the kernels with: C-ordered views of
     its flat buffers, int64 indices, Python floats.
@@ -48,28 +50,28 @@ def halves(dtype, loss, optimizer):
     matrix, vector = types.Array(dtype, 2, "C"), types.Array(dtype, 1, "C")
     indices = types.Array(types.int64, 1, "C")
     table, table_floats = types.Array(types.int64, 2, "C"), types.Array(types.float64, 2, "C")
-    real, integer = types.float64, types.int64
+    real, integer, literal = types.float64, types.int64, types.literal
     optimizers = {"sgd_step": (vector, vector, vector, real, real, types.boolean),
                   "adam_step": (vector,) * 4 + (real,) * 5 + (integer,),
                   "rmsprop_step": (vector, vector, vector, real, real, real)}
     losses = {"softmax_cce": (matrix, matrix, indices), "argmax_hits": (matrix, indices),
               "sigmoid_bce": (matrix,) * 3, "threshold_hits": (matrix,) * 2,
               "mse": (matrix,) * 3}
+    layers = (vector,) * 3 + (integer, matrix, table, table_floats)  # _forward's first 7
     here = [("matmul", (matrix,) * 3), ("matmul_nt", (matrix,) * 3),
-            ("dense_forward", (matrix,) * 4 + (vector, integer, real)),
-            ("dropout_forward", (matrix,) * 3 + (real,)),
-            ("_forward", (vector,) * 3 + (integer, matrix, table, table_floats,
-                                          types.literal(True))),
-            ("gather_rows", (matrix, matrix, indices)), ("prefetch_rows", (matrix, indices)),
-            (OPTIMIZER_KERNELS[optimizer], optimizers[OPTIMIZER_KERNELS[optimizer]])]
+            ("dense_forward", (matrix,) * 4 + (vector, integer, real))]
+    here += [("dropout_forward", (matrix,) * 3 + (real,))] if dropout else []
+    here += [("_forward", layers + (literal(True), literal(dropout))),
+             ("gather_rows", (matrix, matrix, indices)), ("prefetch_rows", (matrix, indices)),
+             (OPTIMIZER_KERNELS[optimizer], optimizers[OPTIMIZER_KERNELS[optimizer]])]
     there = [("matmul_tn", (matrix,) * 3)]
     there += [(name, losses[name]) for name in LOSS_KERNELS[loss]]
-    there += [("dropout_backward", (matrix,) * 3 + (real,)),
-              ("weight_penalty", (matrix, real, real)),
-              ("clip_grad_norm", (vector, real)),
-              ("dense_backward", (matrix, matrix, vector) + (matrix,) * 6 + (integer,)
+    there += [("dropout_backward", (matrix,) * 3 + (real,))] if dropout else []
+    there += [("weight_penalty", (matrix, real, real))] if penalties else []
+    there += [("clip_grad_norm", (vector, real))] if clip else []
+    there += [("dense_backward", (matrix, matrix, vector) + (matrix,) * 6 + (integer,)
                + (real,) * 3),
-              ("_step_backward", (vector,) * 4 + (integer, matrix, table, table_floats))]
+              ("_step_backward", (vector,) + layers + (literal(dropout), literal(penalties)))]
     return here, there
 
 
@@ -96,7 +98,7 @@ def two_cores():
         return (os.cpu_count() or 1) >= 2
 
 
-def start_child(dtype, loss, optimizer):
+def start_child(dtype, constants):
     """The child process compiling `halves`' second list, or None when it cannot help (no
     disk cache to share, no file locks, a single core) or cannot start (an embedded
     interpreter without a Python executable)."""
@@ -107,9 +109,9 @@ def start_child(dtype, loss, optimizer):
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + path if path else root)
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "kernels.cold_start", np.dtype(dtype).name, str(loss),
-             str(optimizer)], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, text=True)
+            [sys.executable, "-m", "kernels.cold_start", np.dtype(dtype).name,
+             *(str(int(c)) for c in constants)], env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     except OSError:
         return None
 
@@ -118,9 +120,9 @@ def compile_callees(arguments):
     """Before train_steps compiles for `arguments` (its arguments by name): its callees in
     two processes, when a second one can help; returns when both are done."""
     dtype = arguments["params"].dtype
-    loss, optimizer = (arguments[name].literal_value for name in ("loss", "optimizer"))
-    here, there = halves(from_dtype(dtype), loss, optimizer)
-    child = None if all_cached(there) else start_child(dtype, loss, optimizer)
+    constants = [arguments[name].literal_value for name in CONSTANTS]
+    here, there = halves(from_dtype(dtype), *constants)
+    child = None if all_cached(there) else start_child(dtype, constants)
     if child is None:
         return
     try:
@@ -147,9 +149,10 @@ def finish(child):
                       RuntimeWarning, stacklevel=3)
 
 
-def main(dtype_name, loss, optimizer):
+def main(dtype_name, loss, optimizer, *flags):
     """The child: compile the second list of `halves` into the disk cache."""
-    _, there = halves(from_dtype(np.dtype(dtype_name)), int(loss), int(optimizer))
+    _, there = halves(from_dtype(np.dtype(dtype_name)), int(loss), int(optimizer),
+                      *(flag == "1" for flag in flags))
     compile_all(there)
 
 

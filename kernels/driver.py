@@ -42,10 +42,11 @@ def _matrix(flat, at, rows, cols):
     return flat[at:at + rows * cols].reshape((rows, cols))
 
 
-def _forward(work, params, masks, mask_at, x, layers, layer_floats, training):
+def _forward(work, params, masks, mask_at, x, layers, layer_floats, training, dropout):
     """Every layer's forward kernel on the batch x (n, I). Training: the last layer stops
-    at logits, and Dropout masks are read from masks[mask_at:], n rows per layer. Not
-    training: the last layer applies its activation and Dropout passes its input on.
+    at logits, and with `dropout` Dropout masks are read from masks[mask_at:], n rows per
+    layer. Not training: the last layer applies its activation and Dropout passes its
+    input on.
     """
     n = x.shape[0]
     last = layers.shape[0] - 1
@@ -59,7 +60,7 @@ def _forward(work, params, masks, mask_at, x, layers, layer_floats, training):
             dense_forward(out, z, x, W, b,  # noqa: F821
                           LINEAR if training and i == last else row[ACT],
                           float(layer_floats[i, ALPHA]))
-        elif training:
+        elif training and dropout:
             mask = _matrix(masks, mask_at + n * row[MASK_AT], n, row[N_OUT])
             dropout_forward(out, x, mask, float(layer_floats[i, RATE]))  # noqa: F821
         else:
@@ -68,10 +69,12 @@ def _forward(work, params, masks, mask_at, x, layers, layer_floats, training):
     return x
 
 
-def _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats):
+def _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats, dropout,
+                   penalties):
     """Every layer's backward kernel, last to first; the last layer's dout holds dlogits.
 
-    Returns the layers' L1/L2 penalty on the weights the forward pass used.
+    Returns the layers' L1/L2 penalty on the weights the forward pass used (with
+    `penalties`; without, there is none).
     """
     n = x.shape[0]
     last = layers.shape[0] - 1
@@ -95,19 +98,20 @@ def _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats)
             dense_backward(dx, dW, db, _matrix(work, row[DZ_AT], n, row[N_OUT]),  # noqa: F821
                            x_in, W, _matrix(work, row[OUT_AT], n, row[N_OUT]), z, dout,
                            LINEAR if i == last else row[ACT], alpha, l1, l2)
-            if l1 != 0 or l2 != 0:
+            if penalties and (l1 != 0 or l2 != 0):
                 penalty += weight_penalty(W, l1, l2)  # noqa: F821
-        else:
+        elif dropout:
             mask = _matrix(masks, mask_at + n * row[MASK_AT], n, row[N_OUT])
             dropout_backward(dx, dout, mask, float(layer_floats[i, RATE]))  # noqa: F821
     return penalty
 
 
-def _step_update(params, grads, state, optimizer, hyper, step):
-    """Clip the gradients if asked, then one optimizer kernel; `step` counts this update."""
+def _step_update(params, grads, state, optimizer, hyper, step, clip):
+    """Clip the gradients if asked (`clip`), then one optimizer kernel; `step` counts this
+    update."""
     # float(): Python floats, so that the NumPy kernels compute as when called from Python
     lr, eps = float(hyper[LR]), float(hyper[EPS])
-    if hyper[CLIP_NORM] > 0:
+    if clip and hyper[CLIP_NORM] > 0:
         clip_grad_norm(grads, float(hyper[CLIP_NORM]))  # noqa: F821
     if optimizer == SGD:
         sgd_step(params, state[0], grads, lr, float(hyper[MOMENTUM]),  # noqa: F821
@@ -121,7 +125,7 @@ def _step_update(params, grads, state, optimizer, hyper, step):
 
 def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_work, X,
                 labels, Y, order, masks, layers, layer_floats, first, loss, optimizer, hyper,
-                step):
+                step, dropout, penalties, clip):
     """Run up to S = losses.size optimizer steps; return how many were made.
 
     losses (S,) float64, hits (S,) int64: each step's loss (with penalties) and correct
@@ -132,6 +136,9 @@ def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_
     step s uses batch b = first + s, the samples order[b·R:(b+1)·R].  masks: uniform draws
     for the Dropout layers, each step's block (n, width) per layer in turn.  layers,
     layer_floats, hyper: see the module docstring.  step: updates made before this call.
+    dropout, penalties, clip: whether the model has Dropout layers, L1/L2 penalties, a
+    gradient clip; a False one is neither compiled nor run (ValueError if the tables
+    disagree).
 
     A step whose loss is not finite makes no update and ends the run: the parameters stay
     those of the last finite step.
@@ -141,6 +148,12 @@ def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_
     for i in range(layers.shape[0]):
         if layers[i, KIND] == DROPOUT:
             mask_width += layers[i, N_OUT]
+        if ((layers[i, KIND] == DROPOUT and not dropout) or not penalties and (
+                layer_floats[i, L1] != 0 or layer_floats[i, L2] != 0)):
+            raise ValueError("train_steps: the layers use dropout or a penalty that its "
+                             "arguments say they do not")
+    if hyper[CLIP_NORM] > 0 and not clip:
+        raise ValueError("train_steps: hyper asks for clipping that clip=False leaves out")
     mask_at = 0 * mask_width  # int64 from the start: from `mask_at = 0`, Numba compiled
     # _forward and _step_backward twice, for Literal[int](0) and for int64
     last = layers.shape[0] - 1
@@ -152,7 +165,8 @@ def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_
         gather_rows(x, X, index)  # noqa: F821
         if s + 1 < losses.size:  # the next batch's rows load while this one computes
             prefetch_rows(X, order[start + rows:start + 2 * rows])  # noqa: F821
-        logits = _forward(work, params, masks, mask_at, x, layers, layer_floats, True)
+        logits = _forward(work, params, masks, mask_at, x, layers, layer_floats, True,
+                          dropout)
         dlogits = _matrix(work, layers[last, DOUT_AT], n, layers[last, N_OUT])
         if loss == CCE:
             batch_labels = label_work[:n]
@@ -169,11 +183,12 @@ def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_
             else:
                 value = mse(dlogits, logits, targets)  # noqa: F821
                 hits[s] = 0
-        value += _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats)
+        value += _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats,
+                                dropout, penalties)
         losses[s] = value
         if not abs(value) < math.inf:  # math.isfinite is always True under fastmath nsz+reassoc
             return s
-        _step_update(params, grads, state, optimizer, hyper, step + s + 1)
+        _step_update(params, grads, state, optimizer, hyper, step + s + 1, clip)
         mask_at += n * mask_width
     return losses.size
 
@@ -184,7 +199,7 @@ def predict_rows(out, work, X, params, layers, layer_floats, rows):
     for start in range(0, X.shape[0], rows):
         x = X[start:start + rows]
         out[start:start + x.shape[0]] = _forward(work, params, params[:0], 0, x, layers,
-                                                 layer_floats, False)
+                                                 layer_floats, False, False)
 
 
 FUNCTIONS = (_matrix, _forward, _step_backward, _step_update, train_steps, predict_rows)
@@ -192,8 +207,9 @@ HELPERS = {"_matrix", "_step_update"}  # linked: inlined where called. _forward 
 # _step_backward are kernels of their own, so that a cold start compiles them in parallel
 # (kernels.cold_start)
 # Arguments that stay the same through a model's fit: compiled for their values, so that
-# train_steps compiles only the kernels of the model's loss and optimizer
-CONSTANTS = {"train_steps": ("loss", "optimizer")}
+# train_steps compiles only the kernels of the model's loss and optimizer, and those of
+# dropout, penalties and clipping only when the model has them
+CONSTANTS = {"train_steps": ("loss", "optimizer", "dropout", "penalties", "clip")}
 KERNELS = ("dense_forward", "dense_backward", "dropout_forward", "dropout_backward",
            "softmax_cce", "sigmoid_bce", "mse", "argmax_hits", "threshold_hits",
            "gather_rows", "prefetch_rows", "weight_penalty", "clip_grad_norm", "sgd_step",

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import fastnn as fnn
-from fastnn.epoch import LOSS_CODES, OPTIMIZER_CODES
+from fastnn.epoch import LOSS_CODES, OPTIMIZER_CODES, uses
 from tests.test_driver import OUTPUTS, problem
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,11 +57,13 @@ def test_the_child_compiles_its_half_and_leaves_a_complete_cache(jit, tmp_path):
     assert run(FIT, tmp_path) == [params, "[]", str(sorted(child_half))]
 
 
-CASES = [(loss, optimizer, "float32") for loss in OUTPUTS for optimizer in OPTIMIZERS]
+CASES = [(loss, optimizer, "float32", {}) for loss in OUTPUTS for optimizer in OPTIMIZERS]
+CASES += [("cce", "adam", "float64", {}), ("cce", "adam", "float32", dict(dropout=0.5)),
+          ("mse", "sgd", "float32", dict(l2=0.01, clip_norm=1.0))]
 
 
-@pytest.mark.parametrize("loss, optimizer, dtype", CASES + [("cce", "adam", "float64")])
-def test_the_halves_are_the_kernels_the_driver_calls(jit, loss, optimizer, dtype):
+@pytest.mark.parametrize("loss, optimizer, dtype, options", CASES)
+def test_the_halves_are_the_kernels_the_driver_calls(jit, loss, optimizer, dtype, options):
     """Each kernel and argument types that `halves` lists is one train_steps compiled:
     otherwise the cold start compiles something the driver does not use."""
     from numba.np.numpy_support import from_dtype
@@ -69,11 +71,12 @@ def test_the_halves_are_the_kernels_the_driver_calls(jit, loss, optimizer, dtype
     from kernels import cold_start, numba_cpu
     X, y = problem(loss, n=40)
     output, n_out = OUTPUTS[loss]
-    model = fnn.mlp([5, 8, n_out], output=output, loss=loss, optimizer=OPTIMIZERS[optimizer](),
-                    dtype=dtype, dropout=0.5)
+    clip = {"clip_norm": options.pop("clip_norm")} if "clip_norm" in options else {}
+    model = fnn.mlp([5, 8, n_out], output=output, loss=loss, dtype=dtype,
+                    optimizer=OPTIMIZERS[optimizer](lr=0.01, **clip), **options)
     model.fit(X, y, epochs=1, batch_size=16, verbose=0)
     here, there = cold_start.halves(from_dtype(np.dtype(dtype)), LOSS_CODES[loss],
-                                    OPTIMIZER_CODES[type(model.optimizer)])
+                                    OPTIMIZER_CODES[type(model.optimizer)], *uses(model))
     names = [name for name, _ in here + there]
     assert len(set(names)) == len(names)
     for name, argument_types in here + there:
@@ -83,12 +86,12 @@ def test_the_halves_are_the_kernels_the_driver_calls(jit, loss, optimizer, dtype
 def test_no_child_when_it_cannot_help(jit, monkeypatch):
     from kernels import cold_start
     monkeypatch.setattr(cold_start, "two_cores", lambda: False)
-    assert cold_start.start_child(np.float32, 0, 1) is None
+    assert cold_start.start_child(np.float32, (0, 1, False, False, False)) is None
     monkeypatch.setattr(cold_start, "two_cores", lambda: True)
     monkeypatch.setattr(cold_start.sys, "executable", "/no/such/python")
-    assert cold_start.start_child(np.float32, 0, 1) is None
+    assert cold_start.start_child(np.float32, (0, 1, False, False, False)) is None
     monkeypatch.setattr(cold_start, "CACHE", False)
-    assert cold_start.start_child(np.float32, 0, 1) is None
+    assert cold_start.start_child(np.float32, (0, 1, False, False, False)) is None
 
 
 def test_a_failing_child_is_reported(jit):

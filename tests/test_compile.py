@@ -20,7 +20,8 @@ model = fnn.mlp([20, 70, 3], optimizer=fnn.Adam(lr=1e-2), seed=0)
 model.fit(X, np.arange(64) % 3, batch_size=32, verbose=0)
 print(repr(model.params.sum()))
 compiled = {name for name in ("train_steps", "dense_forward", "adam_step", "sgd_step",
-                              "rmsprop_step", "softmax_cce", "sigmoid_bce", "mse")
+                              "rmsprop_step", "softmax_cce", "sigmoid_bce", "mse",
+                              "dropout_forward", "weight_penalty", "clip_grad_norm")
             if getattr(numba_cpu, name).overloads}
 print(sorted(compiled))
 print(sorted(str(sig[-1]) for sig in gemm._gemm.overloads))
