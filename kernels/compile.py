@@ -17,7 +17,8 @@ kernels call through a pointer, instead of Numba's default of linking every call
 its caller and optimizing it again there; small helpers are still linked (`linked=True`),
 so LLVM inlines them. Literal arguments become constants before branch pruning
 (`KernelCompiler`), so only the branches a call can take are compiled: train_steps
-compiles the model's loss and optimizer, not all three of each. Private kernels (a leading
+compiles the model's loss and optimizer, not all three of each, and dropout, penalties
+and clipping only for a model that has them. Private kernels (a leading
 "_") get no Python entry. FIRST_BATCH (`fastnn.bench`) with an empty cache: 24 s → 12 s.
 A kernel can run a hook before it compiles with nothing cached (`before_cold_compile`):
 train_steps's compiles half of its callees in a second process (`kernels.cold_start`).
