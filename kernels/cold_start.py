@@ -7,9 +7,9 @@ and this process a second core, `compile_callees` first compiles the callees lis
 (``python -m kernels.cold_start``) that leaves them in the shared cache. ``train_steps``
 then compiles its own code and loads those callees from the cache like a warm start.
 The two GEMM layouts, the most expensive functions, go one to each process; the child
-ends with dense_backward, which by then finds here's matmul_nt in the cache.
-FIRST_BATCH (`fastnn.bench`) with an empty cache, on this 2-core machine: 15.5 s on one
-core, 8.0 s on two.
+ends with the backward pass, dense_backward by then finding here's matmul_nt in the
+cache. FIRST_BATCH (`fastnn.bench`) with an empty cache, on this 2-core machine: 15 s on
+one core, 7.4–9.6 s on two.
 
 Nothing depends on it: a callee the child did not leave in the cache (it failed, it was
 killed, `halves` no longer matches the driver's calls) is compiled here as before, and
