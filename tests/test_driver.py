@@ -180,3 +180,20 @@ def test_predict_in_one_kernel_call_equals_the_layer_by_layer_forward(hidden, lo
     np.testing.assert_allclose(results[0], results[1], **TOLERANCE[np.float32])
     if output != "linear":
         assert np.all((results[0] >= 0) & (results[0] <= 1))
+
+
+@pytest.mark.parametrize("feature", ["dropout", "penalties", "clip"])
+def test_the_driver_refuses_flags_that_leave_out_what_the_model_uses(feature, backend,
+                                                                     monkeypatch):
+    """train_steps compiles dropout, penalty and clipping kernels only when its flags say
+    the model has them: flags that disagree with the tables are an error, not a model
+    trained without its dropout."""
+    options = {"dropout": dict(dropout=0.5), "penalties": dict(l2=0.01)}.get(feature, {})
+    optimizer = fnn.Adam(lr=0.01, clip_norm=1.0) if feature == "clip" else fnn.Adam(lr=0.01)
+    model = fnn.mlp([5, 8, 3], optimizer=optimizer, backend=backend, **options)
+    flags = dict(zip(("dropout", "penalties", "clip"), epoch.uses(model)))
+    assert flags[feature]
+    flags[feature] = False
+    monkeypatch.setattr(epoch, "uses", lambda model: tuple(flags.values()))
+    with pytest.raises(ValueError, match="train_steps: "):
+        model.fit(*problem("cce", n=32), epochs=1, batch_size=16, verbose=0)
