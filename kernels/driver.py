@@ -148,8 +148,8 @@ def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_
     for i in range(layers.shape[0]):
         if layers[i, KIND] == DROPOUT:
             mask_width += layers[i, N_OUT]
-        if ((layers[i, KIND] == DROPOUT and not dropout) or not penalties and (
-                layer_floats[i, L1] != 0 or layer_floats[i, L2] != 0)):
+        penalized = layer_floats[i, L1] != 0 or layer_floats[i, L2] != 0
+        if (layers[i, KIND] == DROPOUT and not dropout) or (penalized and not penalties):
             raise ValueError("train_steps: the layers use dropout or a penalty that its "
                              "arguments say they do not")
     if hyper[CLIP_NORM] > 0 and not clip:
