@@ -21,7 +21,8 @@ compiles the model's loss and optimizer, not all three of each, and dropout, pen
 and clipping only for a model that has them. Private kernels (a leading
 "_") get no Python entry. FIRST_BATCH (`fastnn.bench`) with an empty cache: 24 s → 12 s.
 A kernel can run a hook before it compiles with nothing cached (`before_cold_compile`):
-train_steps's compiles half of its callees in a second process (`kernels.cold_start`).
+train_steps's hook compiles half of its callees in a second process
+(`kernels.cold_start`).
 """
 import contextlib
 import ctypes
