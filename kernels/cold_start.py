@@ -23,6 +23,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from numba import config
 from numba.core import types
 from numba.np.numpy_support import from_dtype
 
@@ -107,6 +108,8 @@ def start_child(dtype, constants):
     root = str(Path(__file__).resolve().parent.parent)  # the folder holding `kernels`
     path = os.environ.get("PYTHONPATH")
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + path if path else root)
+    if config.CACHE_DIR:  # also when set in numba.config rather than the environment
+        env["NUMBA_CACHE_DIR"] = config.CACHE_DIR
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "kernels.cold_start", np.dtype(dtype).name,

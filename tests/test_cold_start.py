@@ -123,3 +123,20 @@ def test_the_cache_locks_its_index_shared_to_load_exclusive_to_save(jit, monkeyp
     assert calls == [(lock, fcntl.LOCK_SH), (lock, fcntl.LOCK_EX), (lock, fcntl.LOCK_SH)]
     assert compile.Compiled(twice)(2.5) == 5.0  # a fresh dispatcher loads it: shared
     assert calls[-1] == (lock, fcntl.LOCK_SH) and len(calls) == 4
+
+
+def test_the_child_uses_this_process_s_cache_folder(jit, monkeypatch, tmp_path):
+    """A cache folder set in numba.config, not the environment, must reach the child:
+    otherwise its half lands where this process does not look."""
+    from numba import config
+
+    from kernels import cold_start
+    started = []
+    monkeypatch.setattr(cold_start, "two_cores", lambda: True)
+    monkeypatch.setattr(cold_start, "CACHE", True)
+    monkeypatch.setattr(cold_start.subprocess, "Popen",
+                        lambda command, env, **options: started.append(env) or "child")
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    assert cold_start.start_child(np.float32, (0, 1, False, False, False)) == "child"
+    assert started[0]["NUMBA_CACHE_DIR"] == str(tmp_path)
