@@ -193,7 +193,8 @@ class Kernel(Compiled):
     never per element: the epoch time is the same.
 
     `constants`: parameters compiled for their values when called from Python, as
-    ``Literal[int]`` types (`KernelCompiler` then prunes the branches they rule out).
+    ``Literal[int]`` or ``Literal[bool]`` types (`KernelCompiler` then prunes the branches
+    they rule out).
     `before_cold_compile`: None, or a function called with the arguments by name when a
     call from Python finds no code for them, compiled or on disk.
     """

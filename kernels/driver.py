@@ -34,6 +34,10 @@ LR, BETA1, BETA2, EPS, WEIGHT_DECAY, MOMENTUM, NESTEROV, RMS_ALPHA, CLIP_NORM = 
 DENSE, DROPOUT = 0, 1
 CCE, BCE, MSE = 0, 1, 2
 SGD, ADAM, RMSPROP = 0, 1, 2
+# A batch of rows up to this size is prefetched during the step before it: MNIST at batch
+# 32, 0.359 → 0.341 s per epoch. A larger one evicts the step's own data from L2: batch
+# 128 0.180 → 0.198 s, batch 512 0.129 → 0.144 s (interleaved runs, 2 threads).
+PREFETCH_BYTES = 131_072
 MASK_AT = W_AT  # a Dropout row has no weights: that column holds its offset into the masks
 
 
@@ -157,13 +161,14 @@ def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_
     mask_at = 0 * mask_width  # int64 from the start: from `mask_at = 0`, Numba compiled
     # _forward and _step_backward twice, for Literal[int](0) and for int64
     last = layers.shape[0] - 1
+    prefetch = rows * X.shape[1] * X.itemsize <= PREFETCH_BYTES
     for s in range(losses.size):
         start = (first + s) * rows
         index = order[start:start + rows]
         n = index.size
         x = x_work[:n]
         gather_rows(x, X, index)  # noqa: F821
-        if s + 1 < losses.size:  # the next batch's rows load while this one computes
+        if prefetch and s + 1 < losses.size:  # the next batch loads while this one computes
             prefetch_rows(X, order[start + rows:start + 2 * rows])  # noqa: F821
         logits = _forward(work, params, masks, mask_at, x, layers, layer_floats, True,
                           dropout)

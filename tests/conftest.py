@@ -24,6 +24,14 @@ def backend(request):
 
 
 @pytest.fixture
+def jit():
+    """Skips a test about compiled code under NUMBA_DISABLE_JIT=1."""
+    from numba import config
+    if config.DISABLE_JIT:
+        pytest.skip("NUMBA_DISABLE_JIT=1: nothing is compiled")
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(1234)
 

@@ -1,18 +1,17 @@
 """A cold start compiled in two processes (kernels.cold_start), and the cache they share
 (kernels.compile.SharedCache)."""
-import os
+import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import fastnn as fnn
 from fastnn.epoch import LOSS_CODES, OPTIMIZER_CODES, uses
+from tests.test_compile import run
 from tests.test_driver import OUTPUTS, problem
 
-ROOT = Path(__file__).resolve().parents[1]
 OPTIMIZERS = {"sgd": fnn.SGD, "adam": fnn.Adam, "rmsprop": fnn.RMSprop}
 
 FIT = """
@@ -30,27 +29,12 @@ print(sorted(name for name, _ in there))
 """
 
 
-@pytest.fixture
-def jit():
-    from numba import config
-    if config.DISABLE_JIT:
-        pytest.skip("NUMBA_DISABLE_JIT=1: nothing is compiled")
-
-
-def run(code, cache):
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache), PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, "-W", "error", "-c", code], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.splitlines()
-
-
 def test_the_child_compiles_its_half_and_leaves_a_complete_cache(jit, tmp_path):
     from kernels import cold_start
     if not cold_start.two_cores():
         pytest.skip("one CPU: the cold start compiles in one process")
     params, compiled, child_half = run(FIT, tmp_path)
-    compiled, child_half = eval(compiled), eval(child_half)
+    compiled, child_half = ast.literal_eval(compiled), ast.literal_eval(child_half)
     assert "train_steps" in compiled and "matmul" in compiled
     assert not set(compiled) & set(child_half)  # loaded from the child's cache, all of it
     # a warm start compiles nothing: no process lost another's entries in the index files
