@@ -6,6 +6,7 @@ import pytest
 
 from benchmarks.conftest import warm
 from kernels import ACTIVATIONS, numba_cpu, reference
+from kernels.scratch import dense_scratch
 
 BACKENDS = [pytest.param(reference, id="numpy"), pytest.param(numba_cpu, id="numba")]
 N, SIZES = 128, [(784, 128), (128, 64), (64, 10)]
@@ -27,8 +28,9 @@ def test_dense_backward_relu(benchmark, k, i, o, rng):
     benchmark.group = f"dense_backward relu {N}x{i}x{o}"
     x, W, out, dout = (rng.random(s, dtype=np.float32) for s in [(N, i), (i, o), (N, o), (N, o)])
     dx = np.empty((N if i != 784 else 0, i), np.float32)  # the first layer skips dx
+    scratch = np.empty(dense_scratch(N, i, o, 4), np.float32)
     warm(benchmark, k.dense_backward, dx, np.empty((i, o), np.float32),
-         np.empty(o, np.float32), np.empty((N, o), np.float32), x, W, out,
+         np.empty(o, np.float32), np.empty((N, o), np.float32), scratch, x, W, out,
          np.empty((0, o), np.float32), dout, ACTIVATIONS["relu"], 0.0, 0.0, 0.0)
 
 

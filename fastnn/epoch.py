@@ -196,7 +196,7 @@ class DriverSteps(Steps):
         optimizer = model.optimizer
         done = model.kernels.train_steps(
             self.losses[at:at + count], self.hits[at:at + count], model.params, model.grads,
-            optimizer.state, model.work, model.x_buffer[:rows], model.label_buffer,
+            optimizer.state, model.work, model.scratch, model.x_buffer[:rows], model.label_buffer,
             model.y_buffer, self.X, self.labels, self.Y, order,
             self.masks[at * rows * self.mask_width:], *model.tables, first,
             LOSS_CODES[model.loss.name], OPTIMIZER_CODES[type(optimizer)],

@@ -11,6 +11,7 @@ import numpy as np
 from fastnn.checks import known_name, number, positive_int
 from fastnn.errors import ShapeError, UnknownNameError
 from kernels import ACTIVATIONS, LINEAR, NEEDS_Z
+from kernels.scratch import dense_scratch
 
 INITS = ("he", "he_normal", "he_uniform", "xavier", "xavier_uniform", "xavier_normal",
          "normal", "zeros")
@@ -74,6 +75,11 @@ class Layer:
         view into its flat workspace and sets it as an attribute."""
         shape = (rows, self.out_features)
         return {"out": shape, "dout": shape}
+
+    def scratch_size(self, rows, itemsize):
+        """Elements of scratch the backward kernel needs for `rows` samples: the model
+        gives every layer one buffer (``scratch``) of the largest size."""
+        return 0
 
 
 class Dense(Layer):
@@ -151,6 +157,9 @@ class Dense(Layer):
         return {**super().buffers(rows), "dz": (rows, self.out_features),
                 "z": (z_rows, self.out_features)}
 
+    def scratch_size(self, rows, itemsize):
+        return dense_scratch(rows, self.in_features, self.out_features, itemsize)
+
     def penalty(self, k):
         if not (self.l1 or self.l2):
             return 0.0
@@ -169,7 +178,8 @@ class Dense(Layer):
     def backward(self, k, x, dx, logits=False):
         """From dout[:n] fill dW, db and dx (dx may be empty: no input gradient)."""
         n = x.shape[0]
-        k.dense_backward(dx, self.dW, self.db, self.dz[:n], x, self.W, self.out[:n],
+        k.dense_backward(dx, self.dW, self.db, self.dz[:n], self.scratch, x, self.W,
+                         self.out[:n],
                          self.z[:n], self.dout[:n], self._code(logits), self.alpha,
                          self.l1, self.l2)
 

@@ -59,20 +59,21 @@ def halves(dtype, loss, optimizer, dropout=False, penalties=False, clip=False):
               "sigmoid_bce": (matrix,) * 3, "threshold_hits": (matrix,) * 2,
               "mse": (matrix,) * 3}
     layers = (vector,) * 3 + (integer, matrix, table, table_floats)  # _forward's first 7
-    here = [("matmul", (matrix,) * 3), ("matmul_nt", (matrix,) * 3),
+    here = [("matmul", (matrix,) * 3), ("matmul_nt", (matrix,) * 3 + (vector,)),
             ("dense_forward", (matrix,) * 4 + (vector, integer, real))]
     here += [("dropout_forward", (matrix,) * 3 + (real,))] if dropout else []
     here += [("_forward", layers + (literal(True), literal(dropout))),
              ("gather_rows", (matrix, matrix, indices)), ("prefetch_rows", (matrix, indices)),
              (OPTIMIZER_KERNELS[optimizer], optimizers[OPTIMIZER_KERNELS[optimizer]])]
-    there = [("matmul_tn", (matrix,) * 3)]
+    there = [("matmul_tn", (matrix,) * 3 + (vector,))]
     there += [(name, losses[name]) for name in LOSS_KERNELS[loss]]
     there += [("dropout_backward", (matrix,) * 3 + (real,))] if dropout else []
     there += [("weight_penalty", (matrix, real, real))] if penalties else []
     there += [("clip_grad_norm", (vector, real))] if clip else []
-    there += [("dense_backward", (matrix, matrix, vector) + (matrix,) * 6 + (integer,)
-               + (real,) * 3),
-              ("_step_backward", (vector,) + layers + (literal(dropout), literal(penalties)))]
+    there += [("dense_backward", (matrix, matrix, vector, matrix, vector) + (matrix,) * 5
+               + (integer,) + (real,) * 3),
+              ("_step_backward", (vector, vector) + layers
+               + (literal(dropout), literal(penalties)))]
     return here, there
 
 

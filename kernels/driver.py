@@ -73,9 +73,10 @@ def _forward(work, params, masks, mask_at, x, layers, layer_floats, training, dr
     return x
 
 
-def _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats, dropout,
-                   penalties):
+def _step_backward(work, scratch, params, grads, masks, mask_at, x, layers, layer_floats,
+                   dropout, penalties):
     """Every layer's backward kernel, last to first; the last layer's dout holds dlogits.
+    scratch: dense_backward's, for the largest layer.
 
     Returns the layers' L1/L2 penalty on the weights the forward pass used (with
     `penalties`; without, there is none).
@@ -100,7 +101,7 @@ def _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats,
             db = grads[row[W_AT] + row[N_IN] * row[N_OUT]:][:row[N_OUT]]
             z = _matrix(work, max(row[Z_AT], 0), n if row[Z_AT] >= 0 else 0, row[N_OUT])
             dense_backward(dx, dW, db, _matrix(work, row[DZ_AT], n, row[N_OUT]),  # noqa: F821
-                           x_in, W, _matrix(work, row[OUT_AT], n, row[N_OUT]), z, dout,
+                           scratch, x_in, W, _matrix(work, row[OUT_AT], n, row[N_OUT]), z, dout,
                            LINEAR if i == last else row[ACT], alpha, l1, l2)
             if penalties and (l1 != 0 or l2 != 0):
                 penalty += weight_penalty(W, l1, l2)  # noqa: F821
@@ -127,15 +128,16 @@ def _step_update(params, grads, state, optimizer, hyper, step, clip):
         rmsprop_step(params, state[0], grads, lr, float(hyper[RMS_ALPHA]), eps)  # noqa: F821
 
 
-def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_work, X,
-                labels, Y, order, masks, layers, layer_floats, first, loss, optimizer, hyper,
+def train_steps(losses, hits, params, grads, state, work, scratch, x_work, label_work, y_work,
+                X, labels, Y, order, masks, layers, layer_floats, first, loss, optimizer, hyper,
                 step, dropout, penalties, clip):
     """Run up to S = losses.size optimizer steps; return how many were made.
 
     losses (S,) float64, hits (S,) int64: each step's loss (with penalties) and correct
     predictions.  params, grads (P,); state (K, P): the optimizer's arrays (Adam: m, v).
-    work: the layers' flat workspace; x_work (R, I), label_work (R,) or y_work (R, O):
-    the batch, R = rows per batch.  X (N, I) and labels (N,) integers (loss CCE) or
+    work: the layers' flat workspace; scratch: dense_backward's, for the largest layer
+    (``kernels.scratch.dense_scratch``: then no step allocates).  x_work (R, I),
+    label_work (R,) or y_work (R, O): the batch, R = rows per batch.  X (N, I) and labels (N,) integers (loss CCE) or
     Y (N, O) targets (BCE, MSE): the training set.  order (N,): this epoch's sample order;
     step s uses batch b = first + s, the samples order[b·R:(b+1)·R].  masks: uniform draws
     for the Dropout layers, each step's block (n, width) per layer in turn.  layers,
@@ -188,8 +190,8 @@ def train_steps(losses, hits, params, grads, state, work, x_work, label_work, y_
             else:
                 value = mse(dlogits, logits, targets)  # noqa: F821
                 hits[s] = 0
-        value += _step_backward(work, params, grads, masks, mask_at, x, layers, layer_floats,
-                                dropout, penalties)
+        value += _step_backward(work, scratch, params, grads, masks, mask_at, x, layers,
+                                layer_floats, dropout, penalties)
         losses[s] = value
         if not abs(value) < math.inf:  # math.isfinite is always True under fastmath nsz+reassoc
             return s

@@ -20,7 +20,7 @@ How it is fast (each point was measured; see the benchmark suite):
   negative indices turns the vector loads of b into gathers (~25× slower).
 * A last block of fewer than MR rows runs one row at a time (`_row_panel`), skipping
   zeros too (a batch of 128 is 21 blocks of 6 and one of 2). Fewer than NR leftover
-  columns (a 10-class output) take a dot-product kernel.
+  columns (a 10-class output) take a row at a time, accumulated on the stack.
 * Threads split ``out``'s row blocks (``prange``): no reductions. Below SERIAL_FLOPS one
   thread is faster than waking the other.
 * Zeros of A are skipped, not multiplied: when most of A is zero (`_mostly_zero`, e.g.
@@ -34,11 +34,11 @@ How it is fast (each point was measured; see the benchmark suite):
   values on its own).
 * aᵀ is read in place, never copied. The k list has at most KC entries, on the stack:
   longer K runs in chunks, accumulating into out.
-* Allocation: small scratch arrays per call, none per row block. A weight matrix's
-  leftover columns (`matmul`), its transpose (`matmul_nt`) and a narrow dW (`matmul_tn`)
-  are copied, at most the size of that weight matrix; skipping zeros of aᵀ keeps one
-  byte per group of MR columns and row of a (M/MR × K: 17 KB for MNIST's dW1 at batch
-  128), the one scratch that grows with the batch.
+* Allocation: none, given a scratch buffer (`kernels.scratch` gives its size). The
+  weight matrix's transpose (`matmul_nt`) and a narrow dW (`matmul_tn`) are copied into
+  it, at most the size of that weight matrix; skipping zeros of aᵀ keeps one byte per
+  group of MR columns and row of a (M/MR × K: 17 KB for MNIST's dW1 at batch 128), the
+  one part that grows with the batch. Without one (an empty scratch) they allocate it.
 """
 import os
 
@@ -49,7 +49,9 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 from numba.np.ufunc.parallel import _launch_threads
 
+from kernels import scratch as sizes
 from kernels.compile import jit, jit_parallel
+from kernels.scratch import MR32, MR64, NR, SWEEP_CHUNKS
 
 # libgomp's default spin-wait (300,000 rounds) makes every parallel region wait a whole
 # time slice for a descheduled thread when another process wants a core: an MNIST epoch
@@ -71,9 +73,6 @@ except ValueError:  # no TBB, no OpenMP
     config.THREADING_LAYER = "default"
     _launch_threads()
 
-NR = 64          # columns of the register tile: 4 zmm of float32, 8 of float64
-MR32 = 6         # rows for float32: 6 × 4 = 24 zmm accumulators
-MR64 = 3         # rows for float64: 3 × 8 = 24 zmm accumulators
 SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
 KC = 1024                # k values per chunk: the list of a row block's k is on the stack
 ZERO_SAMPLE = 4096       # elements of A sampled to decide whether to skip its zeros
@@ -160,15 +159,16 @@ def _column_groups_nonzero(masks, a, row, k0, k1):
 
 
 @jit_parallel
-def _find_column_groups(masks, a):
-    """`_column_groups_nonzero` over all rows of a, split among the threads when large."""
+def _find_column_groups(masks, a, rows):
+    """`_column_groups_nonzero` over all rows of a, split among the threads when large;
+    rows (SWEEP_CHUNKS·M,) is their scratch."""
     k_len, m = a.shape
-    chunks = 1 if a.size < PARALLEL_SIZE else 8
+    chunks = 1 if a.size < PARALLEL_SIZE else SWEEP_CHUNKS
     if chunks == 1:  # k0 = 0·k_len, not 0: a literal 0 would compile a second signature
-        _column_groups_nonzero(masks, a, np.empty(m, np.uint8), 0 * k_len, k_len)
+        _column_groups_nonzero(masks, a, rows[:m], 0 * k_len, k_len)
         return
     for c in prange(chunks):
-        _column_groups_nonzero(masks, a, np.empty(m, np.uint8), c * k_len // chunks,
+        _column_groups_nonzero(masks, a, rows[c * m:(c + 1) * m], c * k_len // chunks,
                                (c + 1) * k_len // chunks)
 
 
@@ -254,28 +254,23 @@ def _row_panel(out, a, b, i, j0, ks, n_k, a_transposed, accumulate):
 
 
 @jit(linked=True)
-def _dot_columns(out, a, bt, r0, r1, c0):
-    """out[r0:r1, c0:c0+C] = a[r0:r1] · btᵀ, with a (M, K), bt (C, K): dot products along K.
-
-    A 2 × 2 block of scalar sums; for the few (< NR) leftover columns.
-    """
-    n_cols, k_len = bt.shape
-    if r0 < 0 or c0 < 0:
+def _axpy_rows(out, a, b, r0, r1, c0):
+    """out[r0:r1, c0:] = a[r0:r1] · b[:, c0:], with a (M, K): for the fewer than NR
+    leftover columns of a·b, each row of out a sum of b's rows scaled by its row of a."""
+    n_cols = out.shape[1] - c0
+    if r0 < 0 or c0 < 0 or n_cols <= 0:
         return
+    acc = nb.carray(_stack_tile(a), (NR,))
     zero = a.dtype.type(0)
-    for i in range(r0, r1, 2):
-        i1 = min(i + 1, r1 - 1)  # an odd last row is computed twice
-        for c in range(0, n_cols, 2):
-            c1 = min(c + 1, n_cols - 1)
-            s00 = s01 = s10 = s11 = zero
-            for k in range(k_len):
-                a0, a1, b0, b1 = a[i, k], a[i1, k], bt[c, k], bt[c1, k]
-                s00 += a0 * b0
-                s01 += a0 * b1
-                s10 += a1 * b0
-                s11 += a1 * b1
-            out[i, c0 + c], out[i1, c0 + c] = s00, s10
-            out[i, c0 + c1], out[i1, c0 + c1] = s01, s11
+    for i in range(r0, r1):
+        for c in range(n_cols):
+            acc[c] = zero
+        for k in range(a.shape[1]):
+            aik = a[i, k]
+            for c in range(n_cols):
+                acc[c] += aik * b[k, c0 + c]
+        for c in range(n_cols):
+            out[i, c0 + c] = acc[c]
 
 
 @jit(linked=True)
@@ -284,7 +279,7 @@ def _axpy_columns(out, a, b, r0, r1, c0):
     n_cols, n_rows = out.shape[1] - c0, r1 - r0
     if r0 < 0 or c0 < 0 or n_rows <= 0 or n_cols <= 0:
         return
-    acc = np.empty((n_cols, n_rows), a.dtype)
+    acc = nb.carray(_stack_tile(a), (NR, _tile_rows(a)))  # n_cols < NR, n_rows ≤ MR
     for c in range(n_cols):
         for i in range(n_rows):
             acc[c, i] = 0
@@ -299,8 +294,8 @@ def _axpy_columns(out, a, b, r0, r1, c0):
 
 
 @jit
-def _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros):
-    """Rows [MR·block, MR·block + MR) of out = A·b; bt holds b's leftover columns transposed.
+def _row_block(out, a, b, masks, block, a_transposed, skip_zeros):
+    """Rows [MR·block, MR·block + MR) of out = A·b.
 
     KC values of k at a time, the tiles run over the k that `_block_ks` lists: all of
     them, or with skip_zeros those where the block's rows of A are not all zero.
@@ -327,7 +322,7 @@ def _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros):
         if a_transposed:
             _axpy_columns(out, a, b, i0, i0 + rows, panels * NR)
         else:
-            _dot_columns(out, a, bt, i0, i0 + rows, panels * NR)
+            _axpy_rows(out, a, b, i0, i0 + rows, panels * NR)
 
 
 @jit(linked=True)
@@ -343,81 +338,90 @@ def _mostly_zero(a):
 
 
 @jit_parallel
-def _gemm(out, a, b, bt, a_transposed):
-    """out = A·b with A = a or aᵀ; row blocks run on all threads unless the work is small."""
+def _gemm(out, a, b, a_transposed, spare):
+    """out = A·b with A = a or aᵀ; row blocks run on all threads unless the work is small.
+    spare (bytes): for aᵀ, room for its zero masks (`kernels.scratch`)."""
     m, n = out.shape
+    k_len = b.shape[0]
     blocks = (m + _tile_rows(a) - 1) // _tile_rows(a)
     skip_zeros = _mostly_zero(a)
-    masks = np.empty((m // _tile_rows(a) if skip_zeros and a_transposed else 0, b.shape[0]),
-                     np.uint8)
-    if a_transposed and masks.size:  # a literal first: x·W does not compile the sweep
-        _find_column_groups(masks, a)
-    if 2.0 * m * n * b.shape[0] < SERIAL_FLOPS:
+    groups = m // _tile_rows(a) if skip_zeros and a_transposed else 0
+    masks = spare[:groups * k_len].reshape((groups, k_len))
+    if a_transposed and groups:  # a literal first: x·W does not compile the sweep
+        _find_column_groups(masks, a, spare[groups * k_len:])
+    if 2.0 * m * n * k_len < SERIAL_FLOPS:
         for block in range(blocks):
-            _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros)
+            _row_block(out, a, b, masks, block, a_transposed, skip_zeros)
     else:
         for block in prange(blocks):  # the prange index is unsigned: one signature, int64
-            _row_block(out, a, b, bt, masks, np.int64(block), a_transposed, skip_zeros)
+            _row_block(out, a, b, masks, np.int64(block), a_transposed, skip_zeros)
+
+
+tn_scratch = jit(linked=True)(sizes.tn_scratch)  # compiled, to check the scratch given
+nt_scratch = jit(linked=True)(sizes.nt_scratch)
+_NO_SPARE = np.zeros(0, np.uint8)  # a constant of the compiled code: allocated nowhere
 
 
 @jit(linked=True)
-def _transpose(a):
-    """A new C-ordered copy of aᵀ (a loop: np.ascontiguousarray(a.T) takes Numba 0.3 s
-    more to compile)."""
-    rows, cols = a.shape
-    t = np.empty((cols, rows), a.dtype)
-    for i in range(rows):
-        for j in range(cols):
-            t[j, i] = a[i, j]
-    return t
+def _scratch(scratch, size):
+    """scratch[:size], or a new array of `size` elements when scratch is empty."""
+    if scratch.size == 0:
+        return np.empty(size, scratch.dtype)
+    if scratch.size < size:
+        raise ValueError("matmul_tn, matmul_nt: scratch is smaller than kernels.scratch "
+                         "says (or empty)")
+    return scratch[:size]
 
 
 @jit
 def matmul(out, a, b):
     """a (M, K), b (K, N), out (M, N).  out = a·b."""
-    k_len, n = b.shape
-    c0 = (n // NR) * NR
-    bt = _transpose(b[:, c0:])  # the leftover columns, for dot products
-    _gemm(out, a, b, bt, False)
+    _gemm(out, a, b, False, _NO_SPARE)
 
 
 @jit
-def matmul_tn(out, a, b):
-    """a (K, M), b (K, N), out (M, N).  out = aᵀ·b.
+def matmul_tn(out, a, b, scratch):
+    """a (K, M), b (K, N), out (M, N), scratch (S,) or empty.  out = aᵀ·b.
 
-    With N < NR ≤ M (dW of a 10-class output layer) the tile runs along M instead:
-    outᵀ = bᵀ·a into a scratch, transposed back.
+    scratch holds aᵀ's zero masks: S ≥ `kernels.scratch.tn_scratch`, or empty for a new
+    one. With N < NR ≤ M (dW of a 10-class output layer) the tile runs along M instead:
+    outᵀ = bᵀ·a into the scratch, transposed back.
     """
     m, n = out.shape
-    no_columns = np.empty((0, 0), b.dtype)
+    k_len = a.shape[0]
+    work = _scratch(scratch, tn_scratch(m, n, k_len, out.itemsize))
     if n < NR <= m:
-        out_t = np.empty((n, m), out.dtype)
-        _gemm(out_t, b, a, no_columns, True)
+        out_t = work[:n * m].reshape((n, m))
+        _gemm(out_t, b, a, True, work[n * m:].view(np.uint8))
         for i in range(m):  # not out[...] = out_t.T: see numba_cpu._bias_activation
             for j in range(n):
                 out[i, j] = out_t[j, i]
     else:
-        _gemm(out, a, b, no_columns, True)
+        _gemm(out, a, b, True, work.view(np.uint8))
 
 
 @jit
-def matmul_nt(out, a, b):
-    """a (M, K), b (N, K), out (M, N).  out = a·bᵀ.
+def matmul_nt(out, a, b, scratch):
+    """a (M, K), b (N, K), out (M, N), scratch (S,) or empty.  out = a·bᵀ.
 
-    bᵀ's full panels are copied once (b is a weight matrix: small); leftover columns are
-    dot products with b's rows as they are.
+    bᵀ is copied into the scratch (b is a weight matrix: small): S ≥ N·K
+    (`kernels.scratch.nt_scratch`), or empty for a new one.
     """
-    n = b.shape[0]
-    c0 = (n // NR) * NR
-    _gemm(out, a, _transpose(b[:c0]), b[c0:], False)
+    n, k_len = b.shape
+    bt = _scratch(scratch, nt_scratch(out.shape[0], n, k_len)).reshape((k_len, n))
+    for i in range(n):  # a loop: np.ascontiguousarray(b.T) takes Numba 0.3 s more to compile
+        for j in range(k_len):
+            bt[j, i] = b[i, j]
+    _gemm(out, a, bt, False, _NO_SPARE)
+
 
 
 if config.DISABLE_JIT:  # the register tile is a compiler intrinsic: plain Python uses NumPy
     def matmul(out, a, b):  # noqa: F811
         np.matmul(a, b, out=out)
 
-    def matmul_tn(out, a, b):  # noqa: F811
+    def matmul_tn(out, a, b, scratch):  # noqa: F811
         np.matmul(a.T, b, out=out)
 
-    def matmul_nt(out, a, b):  # noqa: F811
+    def matmul_nt(out, a, b, scratch):  # noqa: F811
         np.matmul(a, b.T, out=out)

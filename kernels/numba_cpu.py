@@ -18,7 +18,7 @@ from numba.extending import intrinsic
 from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, cold_start, driver
 from kernels.compile import jit, jit_parallel
 from kernels.reference import GELU_C, GELU_K
-from kernels.gemm import matmul, matmul_nt, matmul_tn
+from kernels.gemm import matmul, matmul_nt, matmul_tn, nt_scratch, tn_scratch
 
 PARALLEL_MIN = 32_768  # elements; below this one thread beats waking the second
 
@@ -126,11 +126,15 @@ def _times_derivative(dz, dout, out, z, activation, alpha):
 
 
 @jit
-def dense_backward(dx, dW, db, dz, x, W, out, z, dout, activation, alpha, l1, l2):
-    """x (N, I), W (I, O), out, z, dout (N, O); dz (N, O), dW (I, O), db (O,), dx (N, I).
+def dense_backward(dx, dW, db, dz, scratch, x, W, out, z, dout, activation, alpha, l1, l2):
+    """x (N, I), W (I, O), out, z, dout (N, O); dz (N, O), dW (I, O), db (O,), dx (N, I);
+    scratch (S,).
 
     dz = dout ⊙ f'(z);  dW = xᵀ·dz + l1·sign(W) + 2·l2·W;  db = Σₙ dz;  dx = dz·Wᵀ.
     An empty dx (shape (0, I)) skips the input gradient, which the first layer never needs.
+    scratch holds the products' copy of Wᵀ and zero masks: with
+    S ≥ ``kernels.scratch.dense_scratch(N, I, O, itemsize)`` nothing is allocated; with
+    S = 0 they allocate their own.
     """
     n, i = x.shape
     o = W.shape[1]
@@ -140,8 +144,12 @@ def dense_backward(dx, dW, db, dz, x, W, out, z, dout, activation, alpha, l1, l2
             or (z.shape[0] != 0 and z.shape[0] != n)):
         raise ValueError("dense_backward: shapes must be x, dx (N, I) or (0, I), W, dW (I, O), "
                          "db (O,), dz, out, dout (N, O), z (N, O) or (0, O)")
+    if scratch.size != 0 and scratch.size < max(tn_scratch(i, o, n, dz.itemsize),
+                                                 nt_scratch(n, i, o)):
+        raise ValueError("dense_backward: scratch is smaller than "
+                         "kernels.scratch.dense_scratch(N, I, O, itemsize) (or empty)")
     _times_derivative(dz, dout, out, z, activation, alpha)
-    matmul_tn(dW, x, dz)
+    matmul_tn(dW, x, dz, scratch)
     if l1 != 0 or l2 != 0:
         _add_penalty_gradient(dW, W, l1, l2)
     n, o = dz.shape
@@ -150,7 +158,7 @@ def dense_backward(dx, dW, db, dz, x, W, out, z, dout, activation, alpha, l1, l2
         for j in range(o):
             db[j] += dz[i, j]
     if dx.shape[0] > 0:
-        matmul_nt(dx, dz, W)
+        matmul_nt(dx, dz, W, scratch)
 
 
 @jit(linked=True)

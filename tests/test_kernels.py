@@ -6,6 +6,7 @@ import pytest
 
 import kernels
 from kernels import ACTIVATIONS, NEEDS_Z, numba_cpu, reference
+from kernels.scratch import dense_scratch
 from tests.conftest import TOLERANCE, kernel
 
 SHAPES = [pytest.param(1, 1, 1, id="1x1x1"), pytest.param(1, 784, 10, id="batch1"),
@@ -63,7 +64,10 @@ def test_dense_forward(activation, n, i, o, dtype, rng):
 @pytest.mark.parametrize("activation", BACKWARD)
 @pytest.mark.parametrize("n, i, o", SHAPES)
 @pytest.mark.parametrize("with_dx", [True, False], ids=["dx", "no-dx"])
-def test_dense_backward(activation, n, i, o, with_dx, l1, l2, dtype, rng):
+@pytest.mark.parametrize("sized", [True, False], ids=["scratch", "no-scratch"])
+def test_dense_backward(activation, n, i, o, with_dx, l1, l2, sized, dtype, rng):
+    """With a scratch of dense_scratch's size (full of NaN: nothing may read it before
+    writing it), or with an empty one, when the products allocate their own."""
     x = rng.standard_normal((n, i)).astype(dtype)
     W = (rng.standard_normal((i, o)) / np.sqrt(i)).astype(dtype)
     out, z = np.empty((n, o), dtype), np.empty((n, o), dtype)
@@ -72,8 +76,10 @@ def test_dense_backward(activation, n, i, o, with_dx, l1, l2, dtype, rng):
     dout = rng.standard_normal((n, o)).astype(dtype)
     dx = np.empty((n if with_dx else 0, i), dtype)
     outputs = [dx, np.empty((i, o), dtype), np.empty(o, dtype), np.empty((n, o), dtype)]
-    results = run_both("dense_backward", outputs, x, W, out, z, dout, ACTIVATIONS[activation],
-                       alpha, l1, l2)
+    scratch = np.full(dense_scratch(n, i, o, np.dtype(dtype).itemsize) if sized else 0,
+                      np.nan, dtype)
+    results = run_both("dense_backward", outputs, scratch, x, W, out, z, dout,
+                       ACTIVATIONS[activation], alpha, l1, l2)
     assert_same(results, dtype)
 
 
@@ -82,7 +88,7 @@ def test_softmax_has_no_standalone_backward():
     for module in (reference, numba_cpu):
         with pytest.raises(ValueError, match="fused"):
             module.dense_backward(np.empty((2, 3)), np.empty((3, 3)), np.empty(3),
-                                  np.empty((2, 3)), z, np.eye(3), z, z, z,
+                                  np.empty((2, 3)), np.empty(0), z, np.eye(3), z, z, z,
                                   ACTIVATIONS["softmax"], 0.0, 0.0, 0.0)
 
 
