@@ -174,6 +174,12 @@ class Compiled(CPUDispatcher):
         return super()._compile_for_args(*args, **kws)
 
     def add_overload(self, cres):
+        # What to load before this code (the kernels it calls through slots): Numba keeps
+        # it in cres and, after a cache load, not in the library, where a caller linking
+        # this helper inherits it from. Without it, a caller compiled over a helper loaded
+        # from the cache was cached without its callees' loads: its next load called an
+        # empty slot (a segfault).
+        cres.library._reload_init.update(cres.reload_init or ())
         if self.private:  # no entry for Python calls: they reach _compile_for_args
             self.overloads[tuple(cres.signature.args)] = cres
         else:

@@ -62,3 +62,43 @@ def test_a_kernel_calls_another_without_embedding_its_code(jit):
     for library in (cres.library for cres in numba_cpu.dense_forward.overloads.values()):
         defined = [f.name for f in library._final_module.functions if not f.is_declaration]
         assert not any("matmul" in name or "_gemm" in name for name in defined)
+
+
+CALLS_THROUGH_A_HELPER = """
+from kernels.compile import jit
+
+@jit
+def kernel(x):
+    x[0] += 1.0
+
+@jit(linked=True)
+def helper(x):  # linked into its callers; calls `kernel` through its slot
+    kernel(x)
+
+@jit
+def first(x):
+    helper(x)
+
+@jit
+def second(x):
+    helper(x)
+    x[1] += 1.0
+"""
+
+
+def test_a_caller_compiled_over_a_cached_helper_loads_the_helpers_callees(jit, tmp_path):
+    """One process caches `first` and the helper it links; the next compiles `second`
+    over the helper loaded from the cache; a third loads `second` from the cache. It must
+    first load the kernel the helper calls: its slot was left empty (a segfault) when a
+    helper loaded from the cache passed on no loads to its callers."""
+    (tmp_path / "through_helper.py").write_text(CALLS_THROUGH_A_HELPER)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"),
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(tmp_path)]))
+    for name in ("first", "second", "second"):
+        done = subprocess.run(
+            [sys.executable, "-W", "error", "-c",
+             f"import numpy as np, through_helper\nx = np.zeros(2)\n"
+             f"through_helper.{name}(x)\nprint(x.tolist())"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, (name, done.returncode, done.stderr)
+        assert done.stdout.split("\n")[0] == ("[1.0, 0.0]" if name == "first" else "[1.0, 1.0]")
