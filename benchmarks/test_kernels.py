@@ -19,7 +19,7 @@ def test_dense_forward_relu(benchmark, k, i, o, rng):
     benchmark.group = f"dense_forward relu {N}x{i}x{o}"
     x, W, b = (rng.random(s, dtype=np.float32) for s in [(N, i), (i, o), o])
     warm(benchmark, k.dense_forward, np.empty((N, o), np.float32), np.empty((0, o), np.float32),
-         x, W, b, ACTIVATIONS["relu"], 0.0)
+         np.empty(dense_scratch(N, i, o, 4), np.float32), x, W, b, ACTIVATIONS["relu"], 0.0)
 
 
 @pytest.mark.parametrize("k", BACKENDS)

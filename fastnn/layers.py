@@ -77,7 +77,7 @@ class Layer:
         return {"out": shape, "dout": shape}
 
     def scratch_size(self, rows, itemsize):
-        """Elements of scratch the backward kernel needs for `rows` samples: the model
+        """Elements of scratch the layer's kernels need for `rows` samples: the model
         gives every layer one buffer (``scratch``) of the largest size."""
         return 0
 
@@ -172,7 +172,8 @@ class Dense(Layer):
         """Fill out[:n] from x (n, in_features); `logits` skips the activation."""
         n = x.shape[0]
         out = self.out[:n]
-        k.dense_forward(out, self.z[:n], x, self.W, self.b, self._code(logits), self.alpha)
+        k.dense_forward(out, self.z[:n], self.scratch, x, self.W, self.b, self._code(logits),
+                        self.alpha)
         return out
 
     def backward(self, k, x, dx, logits=False):

@@ -234,8 +234,8 @@ class Sequential:
         result = np.empty((len(X), self.n_outputs), self.dtype)
         with self.threads_in_use():
             if unsupported(self) is None:  # the whole forward pass in one kernel call
-                self.kernels.predict_rows(result, self.work, X, self.params, *self.tables,
-                                          self.rows)
+                self.kernels.predict_rows(result, self.work, self.scratch, X, self.params,
+                                          *self.tables, self.rows)
                 return result
             for start in range(0, len(X), CHUNK):
                 x = X[start:start + CHUNK]

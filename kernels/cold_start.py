@@ -58,11 +58,11 @@ def halves(dtype, loss, optimizer, dropout=False, penalties=False, clip=False):
     losses = {"softmax_cce": (matrix, matrix, indices), "argmax_hits": (matrix, indices),
               "sigmoid_bce": (matrix,) * 3, "threshold_hits": (matrix,) * 2,
               "mse": (matrix,) * 3}
-    layers = (vector,) * 3 + (integer, matrix, table, table_floats)  # _forward's first 7
-    here = [("matmul", (matrix,) * 3), ("matmul_nt", (matrix,) * 3 + (vector,)),
-            ("dense_forward", (matrix,) * 4 + (vector, integer, real))]
+    layers = (integer, matrix, table, table_floats)  # mask_at, x, layers, layer_floats
+    here = [("matmul", (matrix,) * 3 + (vector,)), ("matmul_nt", (matrix,) * 3 + (vector,)),
+            ("dense_forward", (matrix, matrix, vector, matrix, matrix, vector, integer, real))]
     here += [("dropout_forward", (matrix,) * 3 + (real,))] if dropout else []
-    here += [("_forward", layers + (literal(True), literal(dropout))),
+    here += [("_forward", (vector,) * 4 + layers + (literal(True), literal(dropout))),
              ("gather_rows", (matrix, matrix, indices)), ("prefetch_rows", (matrix, indices)),
              (OPTIMIZER_KERNELS[optimizer], optimizers[OPTIMIZER_KERNELS[optimizer]])]
     there = [("matmul_tn", (matrix,) * 3 + (vector,))]
@@ -72,7 +72,7 @@ def halves(dtype, loss, optimizer, dropout=False, penalties=False, clip=False):
     there += [("clip_grad_norm", (vector, real))] if clip else []
     there += [("dense_backward", (matrix, matrix, vector, matrix, vector) + (matrix,) * 5
                + (integer,) + (real,) * 3),
-              ("_step_backward", (vector, vector) + layers
+              ("_step_backward", (vector,) * 5 + layers
                + (literal(dropout), literal(penalties)))]
     return here, there
 

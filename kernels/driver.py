@@ -46,8 +46,10 @@ def _matrix(flat, at, rows, cols):
     return flat[at:at + rows * cols].reshape((rows, cols))
 
 
-def _forward(work, params, masks, mask_at, x, layers, layer_floats, training, dropout):
-    """Every layer's forward kernel on the batch x (n, I). Training: the last layer stops
+def _forward(work, scratch, params, masks, mask_at, x, layers, layer_floats, training,
+             dropout):
+    """Every layer's forward kernel on the batch x (n, I), with the layers' shared
+    scratch (``kernels.scratch.dense_scratch``). Training: the last layer stops
     at logits, and with `dropout` Dropout masks are read from masks[mask_at:], n rows per
     layer. Not training: the last layer applies its activation and Dropout passes its
     input on.
@@ -61,7 +63,7 @@ def _forward(work, params, masks, mask_at, x, layers, layer_floats, training, dr
             W = _matrix(params, row[W_AT], row[N_IN], row[N_OUT])
             b = params[row[W_AT] + row[N_IN] * row[N_OUT]:][:row[N_OUT]]
             z = _matrix(work, max(row[Z_AT], 0), n if row[Z_AT] >= 0 else 0, row[N_OUT])
-            dense_forward(out, z, x, W, b,  # noqa: F821
+            dense_forward(out, z, scratch, x, W, b,  # noqa: F821
                           LINEAR if training and i == last else row[ACT],
                           float(layer_floats[i, ALPHA]))
         elif training and dropout:
@@ -76,7 +78,7 @@ def _forward(work, params, masks, mask_at, x, layers, layer_floats, training, dr
 def _step_backward(work, scratch, params, grads, masks, mask_at, x, layers, layer_floats,
                    dropout, penalties):
     """Every layer's backward kernel, last to first; the last layer's dout holds dlogits.
-    scratch: dense_backward's, for the largest layer.
+    scratch: as for `_forward`.
 
     Returns the layers' L1/L2 penalty on the weights the forward pass used (with
     `penalties`; without, there is none).
@@ -135,8 +137,8 @@ def train_steps(losses, hits, params, grads, state, work, scratch, x_work, label
 
     losses (S,) float64, hits (S,) int64: each step's loss (with penalties) and correct
     predictions.  params, grads (P,); state (K, P): the optimizer's arrays (Adam: m, v).
-    work: the layers' flat workspace; scratch: dense_backward's, for the largest layer
-    (``kernels.scratch.dense_scratch``: then no step allocates).  x_work (R, I),
+    work: the layers' flat workspace; scratch: the dense kernels', as large as the largest
+    layer needs (``kernels.scratch.dense_scratch``: then no step allocates).  x_work (R, I),
     label_work (R,) or y_work (R, O): the batch, R = rows per batch.  X (N, I) and labels (N,) integers (loss CCE) or
     Y (N, O) targets (BCE, MSE): the training set.  order (N,): this epoch's sample order;
     step s uses batch b = first + s, the samples order[b·R:(b+1)·R].  masks: uniform draws
@@ -172,8 +174,8 @@ def train_steps(losses, hits, params, grads, state, work, scratch, x_work, label
         gather_rows(x, X, index)  # noqa: F821
         if prefetch and s + 1 < losses.size:  # the next batch loads while this one computes
             prefetch_rows(X, order[start + rows:start + 2 * rows])  # noqa: F821
-        logits = _forward(work, params, masks, mask_at, x, layers, layer_floats, True,
-                          dropout)
+        logits = _forward(work, scratch, params, masks, mask_at, x, layers, layer_floats,
+                          True, dropout)
         dlogits = _matrix(work, layers[last, DOUT_AT], n, layers[last, N_OUT])
         if loss == CCE:
             batch_labels = label_work[:n]
@@ -200,13 +202,13 @@ def train_steps(losses, hits, params, grads, state, work, scratch, x_work, label
     return losses.size
 
 
-def predict_rows(out, work, X, params, layers, layer_floats, rows):
+def predict_rows(out, work, scratch, X, params, layers, layer_floats, rows):
     """out (N, O): the model's outputs (the last layer's activation) for X (N, I), `rows`
-    samples at a time through the workspace; Dropout passes its input on."""
+    samples at a time through the workspace and scratch; Dropout passes its input on."""
     for start in range(0, X.shape[0], rows):
         x = X[start:start + rows]
-        out[start:start + x.shape[0]] = _forward(work, params, params[:0], 0, x, layers,
-                                                 layer_floats, False, False)
+        out[start:start + x.shape[0]] = _forward(work, scratch, params, params[:0], 0, x,
+                                                 layers, layer_floats, False, False)
 
 
 FUNCTIONS = (_matrix, _forward, _step_backward, _step_update, train_steps, predict_rows)

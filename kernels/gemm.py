@@ -1,8 +1,8 @@
 """Register-blocked matrix products in pure Numba: the three GEMMs of a dense layer.
 
-    matmul(out, a, b)      out (M, N) = a (M, K) · b (K, N)      forward:         x·W
-    matmul_tn(out, a, b)   out (M, N) = a (K, M)ᵀ · b (K, N)     weight gradient: xᵀ·dz
-    matmul_nt(out, a, b)   out (M, N) = a (M, K) · b (N, K)ᵀ     input gradient:  dz·Wᵀ
+    matmul(out, a, b, scratch)      out (M, N) = a (M, K) · b (K, N)     forward:  x·W
+    matmul_tn(out, a, b, scratch)   out (M, N) = a (K, M)ᵀ · b (K, N)    dW:       xᵀ·dz
+    matmul_nt(out, a, b, scratch)   out (M, N) = a (M, K) · b (N, K)ᵀ    dx:       dz·Wᵀ
 
 Their NumPy twin is the ``@`` operator (tests/test_gemm.py). They avoid BLAS on purpose:
 OpenBLAS spins its own thread pool, which fights Numba's on two cores, and on this CPU it
@@ -20,7 +20,8 @@ How it is fast (each point was measured; see the benchmark suite):
   negative indices turns the vector loads of b into gathers (~25× slower).
 * A last block of fewer than MR rows runs one row at a time (`_row_panel`), skipping
   zeros too (a batch of 128 is 21 blocks of 6 and one of 2). Fewer than NR leftover
-  columns (a 10-class output) take a row at a time, accumulated on the stack.
+  columns (a 10-class output) take a dot-product kernel over their transposed copy: one
+  row at a time, accumulating along them, ran 4-5× slower (39 against 8 µs at batch 128).
 * Threads split ``out``'s row blocks (``prange``): no reductions. Below SERIAL_FLOPS one
   thread is faster than waking the other.
 * Zeros of A are skipped, not multiplied: when most of A is zero (`_mostly_zero`, e.g.
@@ -34,11 +35,12 @@ How it is fast (each point was measured; see the benchmark suite):
   values on its own).
 * aᵀ is read in place, never copied. The k list has at most KC entries, on the stack:
   longer K runs in chunks, accumulating into out.
-* Allocation: none, given a scratch buffer (`kernels.scratch` gives its size). The
-  weight matrix's transpose (`matmul_nt`) and a narrow dW (`matmul_tn`) are copied into
-  it, at most the size of that weight matrix; skipping zeros of aᵀ keeps one byte per
-  group of MR columns and row of a (M/MR × K: 17 KB for MNIST's dW1 at batch 128), the
-  one part that grows with the batch. Without one (an empty scratch) they allocate it.
+* Allocation: none, given a scratch buffer (`kernels.scratch` gives its size). A weight
+  matrix's leftover columns (`matmul`), its transpose (`matmul_nt`) and a narrow dW
+  (`matmul_tn`) are copied into it, at most the size of that weight matrix; skipping
+  zeros of aᵀ keeps one byte per group of MR columns and row of a (M/MR × K: 17 KB for
+  MNIST's dW1 at batch 128), the one part that grows with the batch. Given an empty
+  scratch, they allocate what they need.
 """
 import os
 
@@ -254,23 +256,28 @@ def _row_panel(out, a, b, i, j0, ks, n_k, a_transposed, accumulate):
 
 
 @jit(linked=True)
-def _axpy_rows(out, a, b, r0, r1, c0):
-    """out[r0:r1, c0:] = a[r0:r1] · b[:, c0:], with a (M, K): for the fewer than NR
-    leftover columns of a·b, each row of out a sum of b's rows scaled by its row of a."""
-    n_cols = out.shape[1] - c0
-    if r0 < 0 or c0 < 0 or n_cols <= 0:
+def _dot_columns(out, a, bt, r0, r1, c0):
+    """out[r0:r1, c0:c0+C] = a[r0:r1] · btᵀ, with a (M, K), bt (C, K): dot products along K.
+
+    A 2 × 2 block of sums, each vectorized along K; for the few (< NR) leftover columns.
+    """
+    n_cols, k_len = bt.shape
+    if r0 < 0 or c0 < 0:
         return
-    acc = nb.carray(_stack_tile(a), (NR,))
     zero = a.dtype.type(0)
-    for i in range(r0, r1):
-        for c in range(n_cols):
-            acc[c] = zero
-        for k in range(a.shape[1]):
-            aik = a[i, k]
-            for c in range(n_cols):
-                acc[c] += aik * b[k, c0 + c]
-        for c in range(n_cols):
-            out[i, c0 + c] = acc[c]
+    for i in range(r0, r1, 2):
+        i1 = min(i + 1, r1 - 1)  # an odd last row is computed twice
+        for c in range(0, n_cols, 2):
+            c1 = min(c + 1, n_cols - 1)
+            s00 = s01 = s10 = s11 = zero
+            for k in range(k_len):
+                a0, a1, b0, b1 = a[i, k], a[i1, k], bt[c, k], bt[c1, k]
+                s00 += a0 * b0
+                s01 += a0 * b1
+                s10 += a1 * b0
+                s11 += a1 * b1
+            out[i, c0 + c], out[i1, c0 + c] = s00, s10
+            out[i, c0 + c1], out[i1, c0 + c1] = s01, s11
 
 
 @jit(linked=True)
@@ -294,8 +301,8 @@ def _axpy_columns(out, a, b, r0, r1, c0):
 
 
 @jit
-def _row_block(out, a, b, masks, block, a_transposed, skip_zeros):
-    """Rows [MR·block, MR·block + MR) of out = A·b.
+def _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros):
+    """Rows [MR·block, MR·block + MR) of out = A·b; bt holds b's leftover columns transposed.
 
     KC values of k at a time, the tiles run over the k that `_block_ks` lists: all of
     them, or with skip_zeros those where the block's rows of A are not all zero.
@@ -322,7 +329,7 @@ def _row_block(out, a, b, masks, block, a_transposed, skip_zeros):
         if a_transposed:
             _axpy_columns(out, a, b, i0, i0 + rows, panels * NR)
         else:
-            _axpy_rows(out, a, b, i0, i0 + rows, panels * NR)
+            _dot_columns(out, a, bt, i0, i0 + rows, panels * NR)
 
 
 @jit(linked=True)
@@ -338,9 +345,9 @@ def _mostly_zero(a):
 
 
 @jit_parallel
-def _gemm(out, a, b, a_transposed, spare):
+def _gemm(out, a, b, bt, a_transposed, spare):
     """out = A·b with A = a or aᵀ; row blocks run on all threads unless the work is small.
-    spare (bytes): for aᵀ, room for its zero masks (`kernels.scratch`)."""
+    bt: b's leftover columns, transposed (A = a); spare (bytes): room for aᵀ's zero masks."""
     m, n = out.shape
     k_len = b.shape[0]
     blocks = (m + _tile_rows(a) - 1) // _tile_rows(a)
@@ -351,73 +358,91 @@ def _gemm(out, a, b, a_transposed, spare):
         _find_column_groups(masks, a, spare[groups * k_len:])
     if 2.0 * m * n * k_len < SERIAL_FLOPS:
         for block in range(blocks):
-            _row_block(out, a, b, masks, block, a_transposed, skip_zeros)
+            _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros)
     else:
         for block in prange(blocks):  # the prange index is unsigned: one signature, int64
-            _row_block(out, a, b, masks, np.int64(block), a_transposed, skip_zeros)
+            _row_block(out, a, b, bt, masks, np.int64(block), a_transposed, skip_zeros)
 
 
-tn_scratch = jit(linked=True)(sizes.tn_scratch)  # compiled, to check the scratch given
-nt_scratch = jit(linked=True)(sizes.nt_scratch)
+# compiled, to check the scratch given
+matmul_scratch = jit(linked=True)(sizes.matmul_scratch)
+matmul_tn_scratch = jit(linked=True)(sizes.matmul_tn_scratch)
+matmul_nt_scratch = jit(linked=True)(sizes.matmul_nt_scratch)
 _NO_SPARE = np.zeros(0, np.uint8)  # a constant of the compiled code: allocated nowhere
 
 
 @jit(linked=True)
 def _scratch(scratch, size):
     """scratch[:size], or a new array of `size` elements when scratch is empty."""
+    if scratch.size >= size:
+        return scratch[:size]
     if scratch.size == 0:
         return np.empty(size, scratch.dtype)
-    if scratch.size < size:
-        raise ValueError("matmul_tn, matmul_nt: scratch is smaller than kernels.scratch "
-                         "says (or empty)")
-    return scratch[:size]
+    raise ValueError("matmul: scratch is smaller than kernels.scratch says (or empty)")
+
+
+@jit(linked=True)
+def _transpose(t, a):
+    """t = aᵀ, with t (C, R) and a (R, C). (A loop: np.ascontiguousarray(a.T) takes Numba
+    0.3 s more to compile.)"""
+    rows, cols = a.shape
+    for i in range(rows):
+        for j in range(cols):
+            t[j, i] = a[i, j]
 
 
 @jit
-def matmul(out, a, b):
-    """a (M, K), b (K, N), out (M, N).  out = a·b."""
-    _gemm(out, a, b, False, _NO_SPARE)
+def matmul(out, a, b, scratch):
+    """a (M, K), b (K, N), out (M, N), scratch (S,) or empty.  out = a·b.
+
+    The fewer than NR leftover columns of b (a 10-class output) are copied transposed
+    into the scratch, for dot products: S ≥ `kernels.scratch.matmul_scratch`, or empty
+    for a new one.
+    """
+    k_len, n = b.shape
+    c0 = (n // NR) * NR
+    bt = _scratch(scratch, matmul_scratch(out.shape[0], n, k_len)).reshape((n - c0, k_len))
+    _transpose(bt, b[:, c0:])
+    _gemm(out, a, b, bt, False, _NO_SPARE)
 
 
 @jit
 def matmul_tn(out, a, b, scratch):
     """a (K, M), b (K, N), out (M, N), scratch (S,) or empty.  out = aᵀ·b.
 
-    scratch holds aᵀ's zero masks: S ≥ `kernels.scratch.tn_scratch`, or empty for a new
-    one. With N < NR ≤ M (dW of a 10-class output layer) the tile runs along M instead:
-    outᵀ = bᵀ·a into the scratch, transposed back.
+    scratch holds aᵀ's zero masks: S ≥ `kernels.scratch.matmul_tn_scratch`, or empty for
+    a new one. With N < NR ≤ M (dW of a 10-class output layer) the tile runs along M
+    instead: outᵀ = bᵀ·a into the scratch, transposed back.
     """
     m, n = out.shape
     k_len = a.shape[0]
-    work = _scratch(scratch, tn_scratch(m, n, k_len, out.itemsize))
+    work = _scratch(scratch, matmul_tn_scratch(m, n, k_len, out.itemsize))
+    no_columns = b[:0, :0]
     if n < NR <= m:
         out_t = work[:n * m].reshape((n, m))
-        _gemm(out_t, b, a, True, work[n * m:].view(np.uint8))
-        for i in range(m):  # not out[...] = out_t.T: see numba_cpu._bias_activation
-            for j in range(n):
-                out[i, j] = out_t[j, i]
+        _gemm(out_t, b, a, no_columns, True, work[n * m:].view(np.uint8))
+        _transpose(out, out_t)
     else:
-        _gemm(out, a, b, True, work.view(np.uint8))
+        _gemm(out, a, b, no_columns, True, work.view(np.uint8))
 
 
 @jit
 def matmul_nt(out, a, b, scratch):
     """a (M, K), b (N, K), out (M, N), scratch (S,) or empty.  out = a·bᵀ.
 
-    bᵀ is copied into the scratch (b is a weight matrix: small): S ≥ N·K
-    (`kernels.scratch.nt_scratch`), or empty for a new one.
+    bᵀ's full panels are copied into the scratch (b is a weight matrix: small): S ≥
+    `kernels.scratch.matmul_nt_scratch`, or empty for a new one. Leftover columns are dot
+    products with b's rows as they are.
     """
     n, k_len = b.shape
-    bt = _scratch(scratch, nt_scratch(out.shape[0], n, k_len)).reshape((k_len, n))
-    for i in range(n):  # a loop: np.ascontiguousarray(b.T) takes Numba 0.3 s more to compile
-        for j in range(k_len):
-            bt[j, i] = b[i, j]
-    _gemm(out, a, bt, False, _NO_SPARE)
-
+    c0 = (n // NR) * NR
+    bt = _scratch(scratch, matmul_nt_scratch(out.shape[0], n, k_len)).reshape((k_len, c0))
+    _transpose(bt, b[:c0])
+    _gemm(out, a, bt, b[c0:], False, _NO_SPARE)
 
 
 if config.DISABLE_JIT:  # the register tile is a compiler intrinsic: plain Python uses NumPy
-    def matmul(out, a, b):  # noqa: F811
+    def matmul(out, a, b, scratch):  # noqa: F811
         np.matmul(a, b, out=out)
 
     def matmul_tn(out, a, b, scratch):  # noqa: F811

@@ -18,7 +18,8 @@ from numba.extending import intrinsic
 from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, cold_start, driver
 from kernels.compile import jit, jit_parallel
 from kernels.reference import GELU_C, GELU_K
-from kernels.gemm import matmul, matmul_nt, matmul_tn, nt_scratch, tn_scratch
+from kernels.gemm import (matmul, matmul_nt, matmul_nt_scratch, matmul_scratch, matmul_tn,
+                          matmul_tn_scratch)
 
 PARALLEL_MIN = 32_768  # elements; below this one thread beats waking the second
 
@@ -75,12 +76,14 @@ def _bias_activation(out, z, b, activation, alpha):
 
 
 @jit
-def dense_forward(out, z, x, W, b, activation, alpha):
-    """x (N, I), W (I, O), b (O,), out (N, O), z (N, O) or (0, O).
+def dense_forward(out, z, scratch, x, W, b, activation, alpha):
+    """x (N, I), W (I, O), b (O,), out (N, O), z (N, O) or (0, O); scratch (S,).
 
     z = x·W + b;  out = f(z), f given by a code from ``kernels.ACTIVATIONS`` with
     parameter alpha (leaky_relu slope, elu scale). z is stored only when it has rows:
-    gelu's derivative needs it (``kernels.NEEDS_Z``).
+    gelu's derivative needs it (``kernels.NEEDS_Z``). scratch holds the product's copy
+    of W's last columns: with S ≥ ``kernels.scratch.dense_scratch(N, I, O, itemsize)``
+    nothing is allocated; with S = 0 it allocates its own.
     """
     n, i = x.shape
     o = W.shape[1]
@@ -88,7 +91,10 @@ def dense_forward(out, z, x, W, b, activation, alpha):
             or z.shape[1] != o or (z.shape[0] != 0 and z.shape[0] != n)):
         raise ValueError("dense_forward: shapes must be x (N, I), W (I, O), b (O,), "
                          "out (N, O), z (N, O) or (0, O)")
-    matmul(out, x, W)
+    if scratch.size != 0 and scratch.size < matmul_scratch(n, o, i):
+        raise ValueError("dense_forward: scratch is smaller than "
+                         "kernels.scratch.dense_scratch(N, I, O, itemsize) (or empty)")
+    matmul(out, x, W, scratch)
     _bias_activation(out, z, b, activation, alpha)
 
 
@@ -144,8 +150,8 @@ def dense_backward(dx, dW, db, dz, scratch, x, W, out, z, dout, activation, alph
             or (z.shape[0] != 0 and z.shape[0] != n)):
         raise ValueError("dense_backward: shapes must be x, dx (N, I) or (0, I), W, dW (I, O), "
                          "db (O,), dz, out, dout (N, O), z (N, O) or (0, O)")
-    if scratch.size != 0 and scratch.size < max(tn_scratch(i, o, n, dz.itemsize),
-                                                 nt_scratch(n, i, o)):
+    if scratch.size != 0 and scratch.size < max(matmul_tn_scratch(i, o, n, dz.itemsize),
+                                                 matmul_nt_scratch(n, i, o)):
         raise ValueError("dense_backward: scratch is smaller than "
                          "kernels.scratch.dense_scratch(N, I, O, itemsize) (or empty)")
     _times_derivative(dz, dout, out, z, activation, alpha)

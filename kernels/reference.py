@@ -63,12 +63,13 @@ def _derivative(out, z, activation, alpha):
     raise ValueError("softmax has no standalone backward: it is fused into the cce loss")
 
 
-def dense_forward(out, z, x, W, b, activation, alpha):
-    """x (N, I), W (I, O), b (O,), out (N, O), z (N, O) or (0, O).
+def dense_forward(out, z, scratch, x, W, b, activation, alpha):
+    """x (N, I), W (I, O), b (O,), out (N, O), z (N, O) or (0, O); scratch (S,).
 
     z = x·W + b;  out = f(z), f given by a code from ``kernels.ACTIVATIONS`` with
     parameter alpha (leaky_relu slope, elu scale). z is stored only when it has rows:
-    gelu's derivative needs it (``kernels.NEEDS_Z``).
+    gelu's derivative needs it (``kernels.NEEDS_Z``). scratch is room for the compiled
+    kernel's copies, so that it allocates nothing (see dense_backward): unused here.
     """
     pre = x @ W + b
     if z.shape[0] > 0:

@@ -7,11 +7,13 @@ its bytes (4: float32, 8: float64).
 
 What the scratch holds (``kernels.gemm`` explains why):
 
+    matmul     out (M, N) = a·b, b (K, N):  b's fewer than NR leftover columns,
+               transposed: (N mod NR)·K elements.
     matmul_tn  out (M, N) = aᵀ·b, a (K, M):  one byte per group of MR columns of a and
                row of a (the k where the group is not all zero), plus SWEEP_CHUNKS rows
                of M bytes to find them; with N < NR ≤ M, the product is computed
                transposed into N·M elements first, and the zero masks are those of b.
-    matmul_nt  out (M, N) = a·bᵀ, b (N, K):  bᵀ, N·K elements.
+    matmul_nt  out (M, N) = a·bᵀ, b (N, K):  bᵀ's whole panels of NR columns.
 """
 
 NR = 64           # columns of the register tile: 4 zmm of float32, 8 of float64
@@ -20,7 +22,12 @@ MR64 = 3          # rows for float64: 3 × 8 = 24 zmm accumulators
 SWEEP_CHUNKS = 8  # pieces of aᵀ's rows that the threads search for zeros
 
 
-def tn_scratch(m, n, k, itemsize):
+def matmul_scratch(m, n, k):
+    """Elements matmul needs for out (m, n) = a·b with a (m, k), b (k, n)."""
+    return (n % NR) * k
+
+
+def matmul_tn_scratch(m, n, k, itemsize):
     """Elements matmul_tn needs for out (m, n) = aᵀ·b with a (k, m), b (k, n)."""
     floats = 0
     if n < NR <= m:  # outᵀ = bᵀ·a, computed first, then copied: the zero masks are b's
@@ -29,12 +36,14 @@ def tn_scratch(m, n, k, itemsize):
     return floats + -(-mask_bytes // itemsize)
 
 
-def nt_scratch(m, n, k):
-    """Elements matmul_nt needs for out (m, n) = a·bᵀ with a (m, k), b (n, k): bᵀ."""
-    return n * k
+def matmul_nt_scratch(m, n, k):
+    """Elements matmul_nt needs for out (m, n) = a·bᵀ with a (m, k), b (n, k)."""
+    return (n // NR) * NR * k
 
 
 def dense_scratch(rows, n_in, n_out, itemsize):
-    """Elements dense_backward needs for a batch of `rows`: its two products run one
-    after the other, so the larger of the two."""
-    return max(tn_scratch(n_in, n_out, rows, itemsize), nt_scratch(rows, n_in, n_out))
+    """Elements dense_forward and dense_backward need for a batch of `rows`: their
+    products run one after the other, so the most any of them needs."""
+    return max(matmul_scratch(rows, n_out, n_in),
+               matmul_tn_scratch(n_in, n_out, rows, itemsize),
+               matmul_nt_scratch(rows, n_in, n_out))

@@ -50,14 +50,15 @@ def test_a_helper_is_not_callable_from_python(jit):
     from kernels import gemm
     a = np.ones((2, 2), np.float32)
     with pytest.raises(TypeError, match="called by other kernels only"):
-        gemm._gemm(np.empty_like(a), a, a, False, np.empty(0, np.uint8))
+        gemm._gemm(np.empty_like(a), a, a, a[:0], False, np.empty(0, np.uint8))
 
 
 def test_a_kernel_calls_another_without_embedding_its_code(jit):
     from kernels import numba_cpu
     x, W = np.ones((8, 70), np.float32), np.ones((70, 66), np.float32)
     out = np.empty((8, 66), np.float32)
-    numba_cpu.dense_forward(out, out[:0], x, W, np.zeros(66, np.float32), 0, 0.0)
+    numba_cpu.dense_forward(out, out[:0], np.empty(0, np.float32), x, W,
+                            np.zeros(66, np.float32), 0, 0.0)
     assert np.all(out == 70)
     for library in (cres.library for cres in numba_cpu.dense_forward.overloads.values()):
         defined = [f.name for f in library._final_module.functions if not f.is_declaration]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from kernels.gemm import matmul, matmul_nt, matmul_tn
-from kernels.scratch import nt_scratch, tn_scratch
+from kernels.scratch import matmul_nt_scratch, matmul_scratch, matmul_tn_scratch
 from tests.conftest import TOLERANCE
 
 DIMS = [1, 5, 6, 7, 13, 64, 65, 130]
@@ -13,28 +13,30 @@ SHAPES = [pytest.param(m, k, n, id=f"{m}x{k}x{n}")
           for m, k, n in itertools.product(DIMS, [1, 17, 129], DIMS)]
 
 
-def scratches(m, k, n, dtype):
-    """For matmul_tn and matmul_nt: a scratch of the size kernels.scratch gives, full of
-    NaN (nothing may read it before writing it), and an empty one (they allocate)."""
-    itemsize = np.dtype(dtype).itemsize
-    return {matmul_tn: [np.full(tn_scratch(m, n, k, itemsize), np.nan, dtype),
-                        np.empty(0, dtype)],
-            matmul_nt: [np.full(nt_scratch(m, n, k), np.nan, dtype), np.empty(0, dtype)]}
+SIZES = {matmul: lambda m, n, k, itemsize: matmul_scratch(m, n, k),
+         matmul_tn: matmul_tn_scratch,
+         matmul_nt: lambda m, n, k, itemsize: matmul_nt_scratch(m, n, k)}
+
+
+def scratches(product, m, k, n, dtype):
+    """A scratch of the size kernels.scratch gives, full of NaN (nothing may read it
+    before writing it), and an empty one (the product allocates its own)."""
+    size = SIZES[product](m, n, k, np.dtype(dtype).itemsize)
+    return [np.full(size, np.nan, dtype), np.empty(0, dtype)]
 
 
 def assert_products_match(a, b, dtype):
     """matmul(a, b), matmul_tn(aᵀ, b) and matmul_nt(a, bᵀ) all equal a @ b, every element
-    of out written (it starts as NaN); the last two with and without a scratch."""
+    of out written (it starts as NaN), with and without a scratch."""
     (m, k), n = a.shape, b.shape[1]
     expected = a @ b
     tol = dict(rtol=TOLERANCE[dtype]["rtol"] * 10, atol=TOLERANCE[dtype]["atol"] * 10 * k)
-    calls = [(matmul, a, b, ())]
-    for product, left, right in [(matmul_tn, a.T.copy(), b), (matmul_nt, a, b.T.copy())]:
-        calls += [(product, left, right, (s,)) for s in scratches(m, k, n, dtype)[product]]
-    for product, left, right, scratch in calls:
-        out = np.full((m, n), np.nan, dtype)
-        product(out, left, right, *scratch)
-        np.testing.assert_allclose(out, expected, **tol, err_msg=product.__name__)
+    for product, left, right in [(matmul, a, b), (matmul_tn, a.T.copy(), b),
+                                 (matmul_nt, a, b.T.copy())]:
+        for scratch in scratches(product, m, k, n, dtype):
+            out = np.full((m, n), np.nan, dtype)
+            product(out, left, right, scratch)
+            np.testing.assert_allclose(out, expected, **tol, err_msg=product.__name__)
 
 
 @pytest.mark.parametrize("m, k, n", SHAPES + [pytest.param(128, 784, 128, id="mnist")])
@@ -73,20 +75,19 @@ def test_all_zero_and_empty_operands_give_zeros(product, dtype):
         a = np.zeros((k, 20) if product is matmul_tn else (20, k), dtype)
         b = np.ones((k, 70), dtype)
         out = np.full((20, 70), np.nan, dtype)
-        product(out, a, b, *([np.empty(0, dtype)] if product is matmul_tn else []))
+        product(out, a, b, np.empty(0, dtype))
         assert (out == 0).all(), k
 
 
-@pytest.mark.parametrize("product, size", [(matmul_tn, tn_scratch), (matmul_nt, nt_scratch)],
-                         ids=["matmul_tn", "matmul_nt"])
-def test_a_scratch_too_small_is_refused(product, size, jit):
+@pytest.mark.parametrize("product", [matmul, matmul_tn, matmul_nt],
+                         ids=["matmul", "matmul_tn", "matmul_nt"])
+def test_a_scratch_too_small_is_refused(product, jit):
     """One element short of what kernels.scratch gives: ValueError, out untouched (the
     NumPy products of NUMBA_DISABLE_JIT need no scratch)."""
-    (m, k, n), dtype = (130, 40, 10), np.float32
+    (m, k, n), dtype = (130, 40, 70), np.float32
     a = np.zeros((k, m) if product is matmul_tn else (m, k), dtype)
-    b = np.ones((k, n) if product is matmul_tn else (n, k), dtype)
-    need = size(m, n, k, 4) if product is matmul_tn else size(m, n, k)
+    b = np.ones((n, k) if product is matmul_nt else (k, n), dtype)
     out = np.full((m, n), np.nan, dtype)
     with pytest.raises(ValueError, match="scratch"):
-        product(out, a, b, np.empty(need - 1, dtype))
+        product(out, a, b, np.empty(SIZES[product](m, n, k, 4) - 1, dtype))
     assert np.isnan(out).all()

@@ -48,15 +48,23 @@ def z_buffer(activation, n, o, dtype):
     return np.empty((n if ACTIVATIONS[activation] in NEEDS_Z else 0, o), dtype)
 
 
+def scratch(sized, n, i, o, dtype):
+    """The dense kernels' scratch: of dense_scratch's size, full of NaN (nothing may read
+    it before writing it), or empty (the products allocate their own)."""
+    return np.full(dense_scratch(n, i, o, np.dtype(dtype).itemsize) if sized else 0, np.nan,
+                   dtype)
+
+
 @pytest.mark.parametrize("activation", FORWARD)
 @pytest.mark.parametrize("n, i, o", SHAPES)
-def test_dense_forward(activation, n, i, o, dtype, rng):
+@pytest.mark.parametrize("sized", [True, False], ids=["scratch", "no-scratch"])
+def test_dense_forward(activation, n, i, o, sized, dtype, rng):
     x = rng.standard_normal((n, i)).astype(dtype)
     W = (rng.standard_normal((i, o)) / np.sqrt(i)).astype(dtype)
     b = rng.standard_normal(o).astype(dtype)
     outputs = [np.empty((n, o), dtype), z_buffer(activation, n, o, dtype)]
-    results = run_both("dense_forward", outputs, x, W, b, ACTIVATIONS[activation],
-                       ALPHA.get(activation, 0.0))
+    results = run_both("dense_forward", outputs, scratch(sized, n, i, o, dtype), x, W, b,
+                       ACTIVATIONS[activation], ALPHA.get(activation, 0.0))
     assert_same(results, dtype)
 
 
@@ -66,19 +74,17 @@ def test_dense_forward(activation, n, i, o, dtype, rng):
 @pytest.mark.parametrize("with_dx", [True, False], ids=["dx", "no-dx"])
 @pytest.mark.parametrize("sized", [True, False], ids=["scratch", "no-scratch"])
 def test_dense_backward(activation, n, i, o, with_dx, l1, l2, sized, dtype, rng):
-    """With a scratch of dense_scratch's size (full of NaN: nothing may read it before
-    writing it), or with an empty one, when the products allocate their own."""
     x = rng.standard_normal((n, i)).astype(dtype)
     W = (rng.standard_normal((i, o)) / np.sqrt(i)).astype(dtype)
     out, z = np.empty((n, o), dtype), np.empty((n, o), dtype)
     alpha = ALPHA.get(activation, 0.0)
-    reference.dense_forward(out, z, x, W, np.zeros(o, dtype), ACTIVATIONS[activation], alpha)
+    reference.dense_forward(out, z, np.empty(0, dtype), x, W, np.zeros(o, dtype),
+                            ACTIVATIONS[activation], alpha)
     dout = rng.standard_normal((n, o)).astype(dtype)
     dx = np.empty((n if with_dx else 0, i), dtype)
     outputs = [dx, np.empty((i, o), dtype), np.empty(o, dtype), np.empty((n, o), dtype)]
-    scratch = np.full(dense_scratch(n, i, o, np.dtype(dtype).itemsize) if sized else 0,
-                      np.nan, dtype)
-    results = run_both("dense_backward", outputs, scratch, x, W, out, z, dout,
+    results = run_both("dense_backward", outputs, scratch(sized, n, i, o, dtype), x, W, out,
+                       z, dout,
                        ACTIVATIONS[activation], alpha, l1, l2)
     assert_same(results, dtype)
 

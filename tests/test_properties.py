@@ -47,8 +47,8 @@ def z_buffer(activation, n, o, dtype):
 def forward(module, activation, x, W, b):
     n, o = x.shape[0], W.shape[1]
     out = np.empty((n, o), x.dtype)
-    module.dense_forward(out, z_buffer(activation, n, o, x.dtype), x, W, b,
-                         ACTIVATIONS[activation], ALPHA)
+    module.dense_forward(out, z_buffer(activation, n, o, x.dtype), np.empty(0, x.dtype), x, W,
+                         b, ACTIVATIONS[activation], ALPHA)
     return out
 
 
