@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fastnn as fnn
+
 ROOT = Path(__file__).resolve().parents[1]
 
 FIT = """
@@ -103,3 +105,35 @@ def test_a_caller_compiled_over_a_cached_helper_loads_the_helpers_callees(jit, t
             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, (name, done.returncode, done.stderr)
         assert done.stdout.split("\n")[0] == ("[1.0, 0.0]" if name == "first" else "[1.0, 1.0]")
+
+
+def test_the_dispatch_key_tells_apart_what_typing_tells_apart():
+    from kernels.compile import _dispatch_key
+    a = np.zeros((4, 3), np.float32)
+    readonly = a.copy()
+    readonly.flags.writeable = False
+    keys = [_dispatch_key(args, {1}) for args in [
+        (a, 0), (a, 1), (a.astype(np.float64), 0), (a.T, 0), (a[:, :2], 0), (readonly, 0),
+        (a[0], 0), (a, True)]]
+    assert len(set(keys)) == len(keys)
+    assert _dispatch_key((a.copy(), 0), {1}) == keys[0]  # same kinds, other values
+    assert _dispatch_key((a, 5), set()) == _dispatch_key((a, 6), set())  # not a constant
+    assert _dispatch_key((a, 2**63), set()) is None  # typed uint64: Numba's path decides
+    assert _dispatch_key((a, np.int64(3)), set()) is None
+
+
+def test_a_call_with_constants_types_its_arguments_once(jit, monkeypatch):
+    """train_steps has constants, so every call from Python takes Numba's slow path; the
+    second call with the same kinds of arguments reuses the first one's entry."""
+    model = fnn.mlp([6, 5, 3], seed=0)
+    X = np.random.default_rng(0).random((40, 6), dtype=np.float32)
+    model.fit(X, np.arange(40) % 3, batch_size=8, verbose=0)
+    from kernels import numba_cpu
+    typed = []
+    original = numba_cpu.train_steps.typeof_pyval
+    monkeypatch.setattr(numba_cpu.train_steps, "typeof_pyval",
+                        lambda value: typed.append(value) or original(value))
+    before = model.get_weights()
+    model.fit(X, np.arange(40) % 3, batch_size=8, verbose=0)
+    assert typed == []
+    assert not np.array_equal(model.get_weights()[0], before[0])  # it trained
