@@ -300,8 +300,8 @@ def gemm_rates(rounds=5, shapes=None, seed=0):
     for m, k, n in shapes or GEMM_SHAPES:
         a, b = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
         out = np.empty((m, n), np.float32)
-        scratch = np.empty(matmul_scratch(m, n, k), np.float32)
-        products = {"fastnn": lambda: gemm.matmul(out, a, b, scratch),
+        scratch = np.empty(matmul_scratch(m, n, k, 4), np.float32)
+        products = {"fastnn": lambda: gemm.matmul(out, scratch, a, b),
                     "numpy": lambda: np.matmul(a, b, out=out)}
         for f in products.values():
             f()  # compile

@@ -76,9 +76,10 @@ class Layer:
         shape = (rows, self.out_features)
         return {"out": shape, "dout": shape}
 
-    def scratch_size(self, rows, itemsize):
-        """Elements of scratch the layer's kernels need for `rows` samples: the model
-        gives every layer one buffer (``scratch``) of the largest size."""
+    def scratch_size(self, rows, itemsize, first):
+        """Elements of scratch the layer's kernels need for `rows` samples (`first`: it is
+        the model's first layer); the model gives every layer one buffer (``scratch``)
+        of the largest size."""
         return 0
 
 
@@ -157,8 +158,9 @@ class Dense(Layer):
         return {**super().buffers(rows), "dz": (rows, self.out_features),
                 "z": (z_rows, self.out_features)}
 
-    def scratch_size(self, rows, itemsize):
-        return dense_scratch(rows, self.in_features, self.out_features, itemsize)
+    def scratch_size(self, rows, itemsize, first):
+        return dense_scratch(rows, self.in_features, self.out_features, itemsize,
+                             input_gradient=not first)  # the first layer has no dx
 
     def penalty(self, k):
         if not (self.l1 or self.l2):
@@ -180,9 +182,8 @@ class Dense(Layer):
         """From dout[:n] fill dW, db and dx (dx may be empty: no input gradient)."""
         n = x.shape[0]
         k.dense_backward(dx, self.dW, self.db, self.dz[:n], self.scratch, x, self.W,
-                         self.out[:n],
-                         self.z[:n], self.dout[:n], self._code(logits), self.alpha,
-                         self.l1, self.l2)
+                         self.out[:n], self.z[:n], self.dout[:n], self._code(logits),
+                         self.alpha, self.l1, self.l2)
 
 
 class Dropout(Layer):

@@ -134,8 +134,8 @@ class Sequential:
                 at = layer.work_at[name]
                 setattr(layer, name, self.work[at:at + shape[0] * shape[1]].reshape(shape))
         itemsize = np.dtype(self.dtype).itemsize
-        self.scratch = np.empty(max(layer.scratch_size(rows, itemsize)
-                                    for layer in self.layers), self.dtype)
+        self.scratch = np.empty(max(layer.scratch_size(rows, itemsize, first=i == 0)
+                                    for i, layer in enumerate(self.layers)), self.dtype)
         for layer in self.layers:  # one after the other: they can share it
             layer.scratch = self.scratch
         self.x_buffer = np.empty((rows, self.n_inputs), self.dtype)

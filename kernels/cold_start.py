@@ -59,13 +59,14 @@ def halves(dtype, loss, optimizer, dropout=False, penalties=False, clip=False):
               "sigmoid_bce": (matrix,) * 3, "threshold_hits": (matrix,) * 2,
               "mse": (matrix,) * 3}
     layers = (integer, matrix, table, table_floats)  # mask_at, x, layers, layer_floats
-    here = [("matmul", (matrix,) * 3 + (vector,)), ("matmul_nt", (matrix,) * 3 + (vector,)),
+    product = (matrix, vector, matrix, matrix)  # out, scratch, a, b
+    here = [("matmul", product), ("matmul_nt", product),
             ("dense_forward", (matrix, matrix, vector, matrix, matrix, vector, integer, real))]
     here += [("dropout_forward", (matrix,) * 3 + (real,))] if dropout else []
     here += [("_forward", (vector,) * 4 + layers + (literal(True), literal(dropout))),
              ("gather_rows", (matrix, matrix, indices)), ("prefetch_rows", (matrix, indices)),
              (OPTIMIZER_KERNELS[optimizer], optimizers[OPTIMIZER_KERNELS[optimizer]])]
-    there = [("matmul_tn", (matrix,) * 3 + (vector,))]
+    there = [("matmul_tn", product)]
     there += [(name, losses[name]) for name in LOSS_KERNELS[loss]]
     there += [("dropout_backward", (matrix,) * 3 + (real,))] if dropout else []
     there += [("weight_penalty", (matrix, real, real))] if penalties else []

@@ -235,9 +235,19 @@ class Kernel(Compiled):
                 tuple(self.typeof_pyval(a) for a in args)):
             self.before_cold_compile(dict(zip(self.parameters, args)))
         entry = super()._compile_for_args(*args, **kws)
-        if key is not None:
+        if key is not None and self._literal_at_constants_only(entry):
             self._entries[key] = entry
         return entry
+
+    def _literal_at_constants_only(self, entry):
+        """Whether the signature `entry` was compiled for has literal types at the
+        constants' positions only: Numba may make another argument literal (a callee that
+        asks for its value), and then its value would have to be part of the key."""
+        for signature, cres in self.overloads.items():
+            if cres.entry_point is entry:
+                return all(i in self.constants or not isinstance(t, types.Literal)
+                           for i, t in enumerate(signature))
+        return False
 
     def cached(self, argument_types):
         """Whether code for these argument types is in this process or the disk cache."""
@@ -261,10 +271,10 @@ def _key(py_func):
 
 
 def _dispatch_key(args, constants):
-    """What Numba's typing of `args` depends on, cheaply: for an array its class, dtype,
-    dimensions, layout flags, writeability and alignment; for an int whether it fits in
-    int64; for anything else its class; and the values of the `constants` positions. None
-    when an argument is of another kind (then no shortcut is taken)."""
+    """What Numba's typing of `args` depends on, cheaply: for an array (NumPy's own class)
+    its dtype, dimensions, layout flags, writeability and alignment; for a bool, a float
+    or an int that fits in int64, its class; and the values of the `constants` positions.
+    None for any other argument (then no shortcut is taken)."""
     key = []
     for i, a in enumerate(args):
         if type(a) is np.ndarray:

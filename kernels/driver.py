@@ -138,9 +138,10 @@ def train_steps(losses, hits, params, grads, state, work, scratch, x_work, label
     losses (S,) float64, hits (S,) int64: each step's loss (with penalties) and correct
     predictions.  params, grads (P,); state (K, P): the optimizer's arrays (Adam: m, v).
     work: the layers' flat workspace; scratch: the dense kernels', as large as the largest
-    layer needs (``kernels.scratch.dense_scratch``: then no step allocates).  x_work (R, I),
-    label_work (R,) or y_work (R, O): the batch, R = rows per batch.  X (N, I) and labels (N,) integers (loss CCE) or
-    Y (N, O) targets (BCE, MSE): the training set.  order (N,): this epoch's sample order;
+    layer needs (``kernels.scratch.dense_scratch``: then no step allocates).
+    x_work (R, I), label_work (R,) or y_work (R, O): the batch, R = rows per batch.
+    X (N, I) and labels (N,) integers (loss CCE) or Y (N, O) targets (BCE, MSE): the
+    training set.  order (N,): this epoch's sample order;
     step s uses batch b = first + s, the samples order[b·R:(b+1)·R].  masks: uniform draws
     for the Dropout layers, each step's block (n, width) per layer in turn.  layers,
     layer_floats, hyper: see the module docstring.  step: updates made before this call.

@@ -1,8 +1,8 @@
 """Register-blocked matrix products in pure Numba: the three GEMMs of a dense layer.
 
-    matmul(out, a, b, scratch)      out (M, N) = a (M, K) · b (K, N)     forward:  x·W
-    matmul_tn(out, a, b, scratch)   out (M, N) = a (K, M)ᵀ · b (K, N)    dW:       xᵀ·dz
-    matmul_nt(out, a, b, scratch)   out (M, N) = a (M, K) · b (N, K)ᵀ    dx:       dz·Wᵀ
+    matmul(out, scratch, a, b)      out (M, N) = a (M, K) · b (K, N)     forward:  x·W
+    matmul_tn(out, scratch, a, b)   out (M, N) = a (K, M)ᵀ · b (K, N)    dW:       xᵀ·dz
+    matmul_nt(out, scratch, a, b)   out (M, N) = a (M, K) · b (N, K)ᵀ    dx:       dz·Wᵀ
 
 Their NumPy twin is the ``@`` operator (tests/test_gemm.py). They avoid BLAS on purpose:
 OpenBLAS spins its own thread pool, which fights Numba's on two cores, and on this CPU it
@@ -35,12 +35,13 @@ How it is fast (each point was measured; see the benchmark suite):
   values on its own).
 * aᵀ is read in place, never copied. The k list has at most KC entries, on the stack:
   longer K runs in chunks, accumulating into out.
-* Allocation: none, given a scratch buffer (`kernels.scratch` gives its size). A weight
-  matrix's leftover columns (`matmul`), its transpose (`matmul_nt`) and a narrow dW
-  (`matmul_tn`) are copied into it, at most the size of that weight matrix; skipping
-  zeros of aᵀ keeps one byte per group of MR columns and row of a (M/MR × K: 17 KB for
-  MNIST's dW1 at batch 128), the one part that grows with the batch. Given an empty
-  scratch, they allocate what they need.
+* Allocation: none, given a scratch buffer of the arrays' dtype (`kernels.scratch`
+  gives its size). A weight matrix's leftover columns (`matmul`) and its transpose
+  (`matmul_nt`) are copied into it, and a narrow dWᵀ (`matmul_tn`) computed into it: at
+  most the size of that weight matrix. Skipping zeros of aᵀ keeps one byte per group of
+  MR columns and row of a (M/MR × K: 17 KB for MNIST's dW1 at batch 128, which grows
+  with the batch), plus 8 rows of M bytes to find them. Given an empty scratch, they
+  allocate what they need.
 """
 import os
 
@@ -347,15 +348,20 @@ def _mostly_zero(a):
 @jit_parallel
 def _gemm(out, a, b, bt, a_transposed, spare):
     """out = A·b with A = a or aᵀ; row blocks run on all threads unless the work is small.
-    bt: b's leftover columns, transposed (A = a); spare (bytes): room for aᵀ's zero masks."""
+    bt: b's leftover columns, transposed (A = a); spare (bytes): room for aᵀ's zero masks
+    and the rows that find them."""
     m, n = out.shape
     k_len = b.shape[0]
     blocks = (m + _tile_rows(a) - 1) // _tile_rows(a)
     skip_zeros = _mostly_zero(a)
     groups = m // _tile_rows(a) if skip_zeros and a_transposed else 0
-    masks = spare[:groups * k_len].reshape((groups, k_len))
     if a_transposed and groups:  # a literal first: x·W does not compile the sweep
+        if spare.size < groups * k_len + SWEEP_CHUNKS * m:
+            raise ValueError("matmul_tn: no room for the zero masks in the scratch")
+        masks = spare[:groups * k_len].reshape((groups, k_len))
         _find_column_groups(masks, a, spare[groups * k_len:])
+    else:
+        masks = spare[:0].reshape((0, k_len))
     if 2.0 * m * n * k_len < SERIAL_FLOPS:
         for block in range(blocks):
             _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros)
@@ -372,13 +378,17 @@ _NO_SPARE = np.zeros(0, np.uint8)  # a constant of the compiled code: allocated 
 
 
 @jit(linked=True)
-def _scratch(scratch, size):
-    """scratch[:size], or a new array of `size` elements when scratch is empty."""
+def _scratch(scratch, size, out, a, b):
+    """scratch[:size], or a new array of `size` elements when scratch is empty; raises
+    unless the arrays share a dtype (the sizes count elements of it)."""
+    if not (scratch.dtype == out.dtype == a.dtype == b.dtype):
+        raise ValueError("matmul: out, scratch, a and b must have the same dtype")
     if scratch.size >= size:
         return scratch[:size]
     if scratch.size == 0:
         return np.empty(size, scratch.dtype)
-    raise ValueError("matmul: scratch is smaller than kernels.scratch says (or empty)")
+    raise ValueError("matmul: scratch is smaller than kernels.scratch gives (pass one at "
+                     "least that large, or an empty one)")
 
 
 @jit(linked=True)
@@ -392,7 +402,7 @@ def _transpose(t, a):
 
 
 @jit
-def matmul(out, a, b, scratch):
+def matmul(out, scratch, a, b):
     """a (M, K), b (K, N), out (M, N), scratch (S,) or empty.  out = a·b.
 
     The fewer than NR leftover columns of b (a 10-class output) are copied transposed
@@ -401,22 +411,24 @@ def matmul(out, a, b, scratch):
     """
     k_len, n = b.shape
     c0 = (n // NR) * NR
-    bt = _scratch(scratch, matmul_scratch(out.shape[0], n, k_len)).reshape((n - c0, k_len))
+    need = matmul_scratch(out.shape[0], n, k_len, out.itemsize)
+    bt = _scratch(scratch, need, out, a, b).reshape((n - c0, k_len))
     _transpose(bt, b[:, c0:])
     _gemm(out, a, b, bt, False, _NO_SPARE)
 
 
 @jit
-def matmul_tn(out, a, b, scratch):
+def matmul_tn(out, scratch, a, b):
     """a (K, M), b (K, N), out (M, N), scratch (S,) or empty.  out = aᵀ·b.
 
-    scratch holds aᵀ's zero masks: S ≥ `kernels.scratch.matmul_tn_scratch`, or empty for
-    a new one. With N < NR ≤ M (dW of a 10-class output layer) the tile runs along M
-    instead: outᵀ = bᵀ·a into the scratch, transposed back.
+    The scratch holds aᵀ's zero masks and the rows that find them: S ≥
+    `kernels.scratch.matmul_tn_scratch`, or empty for a new one. With N < NR ≤ M (dW of
+    a 10-class output layer) the tile runs along M instead: outᵀ = bᵀ·a is computed into
+    the scratch, then transposed into out.
     """
     m, n = out.shape
     k_len = a.shape[0]
-    work = _scratch(scratch, matmul_tn_scratch(m, n, k_len, out.itemsize))
+    work = _scratch(scratch, matmul_tn_scratch(m, n, k_len, out.itemsize), out, a, b)
     no_columns = b[:0, :0]
     if n < NR <= m:
         out_t = work[:n * m].reshape((n, m))
@@ -427,7 +439,7 @@ def matmul_tn(out, a, b, scratch):
 
 
 @jit
-def matmul_nt(out, a, b, scratch):
+def matmul_nt(out, scratch, a, b):
     """a (M, K), b (N, K), out (M, N), scratch (S,) or empty.  out = a·bᵀ.
 
     bᵀ's full panels are copied into the scratch (b is a weight matrix: small): S ≥
@@ -436,17 +448,18 @@ def matmul_nt(out, a, b, scratch):
     """
     n, k_len = b.shape
     c0 = (n // NR) * NR
-    bt = _scratch(scratch, matmul_nt_scratch(out.shape[0], n, k_len)).reshape((k_len, c0))
+    need = matmul_nt_scratch(out.shape[0], n, k_len, out.itemsize)
+    bt = _scratch(scratch, need, out, a, b).reshape((k_len, c0))
     _transpose(bt, b[:c0])
     _gemm(out, a, bt, b[c0:], False, _NO_SPARE)
 
 
 if config.DISABLE_JIT:  # the register tile is a compiler intrinsic: plain Python uses NumPy
-    def matmul(out, a, b, scratch):  # noqa: F811
+    def matmul(out, scratch, a, b):  # noqa: F811
         np.matmul(a, b, out=out)
 
-    def matmul_tn(out, a, b, scratch):  # noqa: F811
+    def matmul_tn(out, scratch, a, b):  # noqa: F811
         np.matmul(a.T, b, out=out)
 
-    def matmul_nt(out, a, b, scratch):  # noqa: F811
+    def matmul_nt(out, scratch, a, b):  # noqa: F811
         np.matmul(a, b.T, out=out)

@@ -81,9 +81,10 @@ def dense_forward(out, z, scratch, x, W, b, activation, alpha):
 
     z = x·W + b;  out = f(z), f given by a code from ``kernels.ACTIVATIONS`` with
     parameter alpha (leaky_relu slope, elu scale). z is stored only when it has rows:
-    gelu's derivative needs it (``kernels.NEEDS_Z``). scratch holds the product's copy
-    of W's last columns: with S ≥ ``kernels.scratch.dense_scratch(N, I, O, itemsize)``
-    nothing is allocated; with S = 0 it allocates its own.
+    gelu's derivative needs it (``kernels.NEEDS_Z``). scratch, of x's dtype, holds the
+    product's copy of W's last columns: with
+    S ≥ ``kernels.scratch.dense_scratch(N, I, O, itemsize)`` nothing is allocated; with
+    S = 0 it allocates its own.
     """
     n, i = x.shape
     o = W.shape[1]
@@ -91,10 +92,11 @@ def dense_forward(out, z, scratch, x, W, b, activation, alpha):
             or z.shape[1] != o or (z.shape[0] != 0 and z.shape[0] != n)):
         raise ValueError("dense_forward: shapes must be x (N, I), W (I, O), b (O,), "
                          "out (N, O), z (N, O) or (0, O)")
-    if scratch.size != 0 and scratch.size < matmul_scratch(n, o, i):
-        raise ValueError("dense_forward: scratch is smaller than "
-                         "kernels.scratch.dense_scratch(N, I, O, itemsize) (or empty)")
-    matmul(out, x, W, scratch)
+    if not scratch.dtype == x.dtype or (scratch.size != 0 and scratch.size < matmul_scratch(
+            n, o, i, scratch.itemsize)):
+        raise ValueError("dense_forward: scratch must have x's dtype and hold "
+                         "kernels.scratch.dense_scratch(N, I, O, itemsize) elements (or none)")
+    matmul(out, scratch, x, W)
     _bias_activation(out, z, b, activation, alpha)
 
 
@@ -138,9 +140,9 @@ def dense_backward(dx, dW, db, dz, scratch, x, W, out, z, dout, activation, alph
 
     dz = dout ⊙ f'(z);  dW = xᵀ·dz + l1·sign(W) + 2·l2·W;  db = Σₙ dz;  dx = dz·Wᵀ.
     An empty dx (shape (0, I)) skips the input gradient, which the first layer never needs.
-    scratch holds the products' copy of Wᵀ and zero masks: with
-    S ≥ ``kernels.scratch.dense_scratch(N, I, O, itemsize)`` nothing is allocated; with
-    S = 0 they allocate their own.
+    scratch, of x's dtype, holds the products' copy of Wᵀ and zero masks: with
+    S ≥ ``kernels.scratch.dense_scratch(N, I, O, itemsize)`` (``input_gradient=False``
+    when dx is empty) nothing is allocated; with S = 0 they allocate their own.
     """
     n, i = x.shape
     o = W.shape[1]
@@ -150,12 +152,14 @@ def dense_backward(dx, dW, db, dz, scratch, x, W, out, z, dout, activation, alph
             or (z.shape[0] != 0 and z.shape[0] != n)):
         raise ValueError("dense_backward: shapes must be x, dx (N, I) or (0, I), W, dW (I, O), "
                          "db (O,), dz, out, dout (N, O), z (N, O) or (0, O)")
-    if scratch.size != 0 and scratch.size < max(matmul_tn_scratch(i, o, n, dz.itemsize),
-                                                 matmul_nt_scratch(n, i, o)):
-        raise ValueError("dense_backward: scratch is smaller than "
-                         "kernels.scratch.dense_scratch(N, I, O, itemsize) (or empty)")
+    need = matmul_tn_scratch(i, o, n, scratch.itemsize)
+    if dx.shape[0] > 0:
+        need = max(need, matmul_nt_scratch(n, i, o, scratch.itemsize))
+    if not scratch.dtype == x.dtype or (scratch.size != 0 and scratch.size < need):
+        raise ValueError("dense_backward: scratch must have x's dtype and hold "
+                         "kernels.scratch.dense_scratch(N, I, O, itemsize) elements (or none)")
     _times_derivative(dz, dout, out, z, activation, alpha)
-    matmul_tn(dW, x, dz, scratch)
+    matmul_tn(dW, scratch, x, dz)
     if l1 != 0 or l2 != 0:
         _add_penalty_gradient(dW, W, l1, l2)
     n, o = dz.shape
@@ -164,7 +168,7 @@ def dense_backward(dx, dW, db, dz, scratch, x, W, out, z, dout, activation, alph
         for j in range(o):
             db[j] += dz[i, j]
     if dx.shape[0] > 0:
-        matmul_nt(dx, dz, W, scratch)
+        matmul_nt(dx, scratch, dz, W)
 
 
 @jit(linked=True)

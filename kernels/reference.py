@@ -84,8 +84,8 @@ def dense_backward(dx, dW, db, dz, scratch, x, W, out, z, dout, activation, alph
     dz = dout ⊙ f'(z);  dW = xᵀ·dz + l1·sign(W) + 2·l2·W;  db = Σₙ dz;  dx = dz·Wᵀ.
     An empty dx (shape (0, I)) skips the input gradient, which the first layer never needs.
     scratch is room for the compiled kernel's copy of Wᵀ and its zero masks, so that it
-    allocates nothing: S ≥ ``kernels.scratch.dense_scratch(N, I, O, itemsize)``, or 0 to
-    let it allocate. The math needs none: this kernel leaves it alone.
+    allocates nothing: of x's dtype, S ≥ ``kernels.scratch.dense_scratch(N, I, O,
+    itemsize)``, or 0 to let it allocate. The math needs none: this kernel leaves it alone.
     """
     dz[...] = dout * _derivative(out, z, activation, alpha)
     dW[...] = x.T @ dz + l1 * np.sign(W) + 2 * l2 * W

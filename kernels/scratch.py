@@ -14,6 +14,8 @@ What the scratch holds (``kernels.gemm`` explains why):
                of M bytes to find them; with N < NR ≤ M, the product is computed
                transposed into N·M elements first, and the zero masks are those of b.
     matmul_nt  out (M, N) = a·bᵀ, b (N, K):  bᵀ's whole panels of NR columns.
+
+The scratch must have the arrays' dtype: the sizes count its elements.
 """
 
 NR = 64           # columns of the register tile: 4 zmm of float32, 8 of float64
@@ -22,7 +24,7 @@ MR64 = 3          # rows for float64: 3 × 8 = 24 zmm accumulators
 SWEEP_CHUNKS = 8  # pieces of aᵀ's rows that the threads search for zeros
 
 
-def matmul_scratch(m, n, k):
+def matmul_scratch(m, n, k, itemsize):
     """Elements matmul needs for out (m, n) = a·b with a (m, k), b (k, n)."""
     return (n % NR) * k
 
@@ -36,14 +38,15 @@ def matmul_tn_scratch(m, n, k, itemsize):
     return floats + -(-mask_bytes // itemsize)
 
 
-def matmul_nt_scratch(m, n, k):
+def matmul_nt_scratch(m, n, k, itemsize):
     """Elements matmul_nt needs for out (m, n) = a·bᵀ with a (m, k), b (n, k)."""
     return (n // NR) * NR * k
 
 
-def dense_scratch(rows, n_in, n_out, itemsize):
-    """Elements dense_forward and dense_backward need for a batch of `rows`: their
+def dense_scratch(rows, n_in, n_out, itemsize, input_gradient=True):
+    """Elements dense_forward and dense_backward need for a batch of `rows` (without
+    `input_gradient`, for a first layer, whose backward pass skips dx = dz·Wᵀ): their
     products run one after the other, so the most any of them needs."""
-    return max(matmul_scratch(rows, n_out, n_in),
+    return max(matmul_scratch(rows, n_out, n_in, itemsize),
                matmul_tn_scratch(n_in, n_out, rows, itemsize),
-               matmul_nt_scratch(rows, n_in, n_out))
+               matmul_nt_scratch(rows, n_in, n_out, itemsize) if input_gradient else 0)

@@ -25,18 +25,23 @@ def model(sizes, dtype, **options):
     return m
 
 rng = np.random.default_rng(0)
-mnist_like = rng.random((12 * 128, 784), np.float32) * (rng.random((12 * 128, 784)) > 0.8)
+
+def mostly_zero(rows, columns, dtype):
+    return (rng.random((rows, columns)) * (rng.random((rows, columns)) > 0.8)).astype(dtype)
+
 models = {
-    # x·W1 and xᵀ·dz over mostly-zero pixels (zero masks), dW3 of a 10-class output
-    # computed transposed, W2ᵀ and W3ᵀ copied: MNIST's 784-128-64-10 at batch 128
+    # x·W1 and xᵀ·dz over mostly-zero pixels (zero masks, found by the threads in 8
+    # pieces: 256 × 784 elements), dW3 of a 10-class output computed transposed, W's
+    # leftover columns, W2ᵀ and W3ᵀ copied: MNIST's 784-128-64-10 at batch 256
     "mnist": (model([784, 128, 64, 10], np.float32, activation="relu", output="softmax",
                     loss="cce", optimizer=fnn.Adam(lr=1e-3)),
-              mnist_like, rng.integers(0, 10, len(mnist_like)), 128),
-    # float64 tiles, leftover columns (70 = 64 + 6), dropout, penalties, clipping
+              mostly_zero(12 * 256, 784, np.float32), rng.integers(0, 10, 12 * 256), 256),
+    # float64 tiles (zero masks of 3 columns), leftover columns (70 = 64 + 6), dropout,
+    # penalties, clipping
     "float64": (model([30, 70, 3], np.float64, activation="gelu", output="sigmoid",
                       loss="bce", dropout=0.2, l2=1e-3,
                       optimizer=fnn.SGD(lr=0.1, momentum=0.9, clip_norm=1.0)),
-                rng.standard_normal((12 * 32, 30)), rng.integers(0, 2, (12 * 32, 3)), 32),
+                mostly_zero(12 * 32, 30, np.float64), rng.integers(0, 2, (12 * 32, 3)), 32),
 }
 for name, (m, X, y, rows) in models.items():
     def allocations(steps):

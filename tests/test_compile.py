@@ -2,6 +2,7 @@
 only the model's loss and optimizer, and dropout, penalties and clipping only when the
 model has them; a cached caller loads its callees first."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,16 +56,27 @@ def test_a_helper_is_not_callable_from_python(jit):
         gemm._gemm(np.empty_like(a), a, a, a[:0], False, np.empty(0, np.uint8))
 
 
-def test_a_kernel_calls_another_without_embedding_its_code(jit):
-    from kernels import numba_cpu
-    x, W = np.ones((8, 70), np.float32), np.ones((70, 66), np.float32)
-    out = np.empty((8, 66), np.float32)
-    numba_cpu.dense_forward(out, out[:0], np.empty(0, np.float32), x, W,
-                            np.zeros(66, np.float32), 0, 0.0)
-    assert np.all(out == 70)
-    for library in (cres.library for cres in numba_cpu.dense_forward.overloads.values()):
-        defined = [f.name for f in library._final_module.functions if not f.is_declaration]
-        assert not any("matmul" in name or "_gemm" in name for name in defined)
+FORWARD = """
+import numpy as np
+from kernels import numba_cpu
+x, W = np.ones((8, 70), np.float32), np.ones((70, 66), np.float32)
+out = np.empty((8, 66), np.float32)
+numba_cpu.dense_forward(out, out[:0], np.empty(0, np.float32), x, W,
+                        np.zeros(66, np.float32), 0, 0.0)
+print(bool(np.all(out == 70)))
+for cres in numba_cpu.dense_forward.overloads.values():
+    print(*[f.name for f in cres.library._final_module.functions if not f.is_declaration])
+"""
+
+
+def test_a_kernel_calls_another_without_embedding_its_code(jit, tmp_path):
+    """dense_forward's own code, compiled (an empty cache: a library loaded from the cache
+    defines nothing), does not contain the GEMM it calls."""
+    right, defined = run(FORWARD, tmp_path)
+    assert right == "True"
+    # Numba's mangled names: kernels.gemm.matmul is …4gemm6matmulB…
+    assert "9numba_cpu13dense_forwardB" in defined
+    assert not re.search(r"4gemm(6matmul|9matmul_tn|9matmul_nt|5_gemm)B", defined)
 
 
 CALLS_THROUGH_A_HELPER = """
@@ -128,7 +140,9 @@ def test_a_call_with_constants_types_its_arguments_once(jit, monkeypatch):
     model = fnn.mlp([6, 5, 3], seed=0)
     X = np.random.default_rng(0).random((40, 6), dtype=np.float32)
     model.fit(X, np.arange(40) % 3, batch_size=8, verbose=0)
+    from fastnn.epoch import unsupported
     from kernels import numba_cpu
+    assert unsupported(model) is None and numba_cpu.train_steps._entries  # the driver ran
     typed = []
     original = numba_cpu.train_steps.typeof_pyval
     monkeypatch.setattr(numba_cpu.train_steps, "typeof_pyval",
@@ -137,3 +151,18 @@ def test_a_call_with_constants_types_its_arguments_once(jit, monkeypatch):
     model.fit(X, np.arange(40) % 3, batch_size=8, verbose=0)
     assert typed == []
     assert not np.array_equal(model.get_weights()[0], before[0])  # it trained
+
+
+def test_an_argument_numba_makes_literal_keeps_its_value_in_the_dispatch(jit):
+    """A callee may ask for an argument's value (numba.literally): Numba then compiles the
+    kernel for that value, and the next call with another value must not reuse it."""
+    from numba import literally
+
+    from kernels.compile import jit as kernel
+
+    @kernel
+    def value_of(x, n):
+        return literally(n) + x[0] * 0
+
+    x = np.zeros(1)
+    assert [value_of(x, 1), value_of(x, 2), value_of(x, 1)] == [1, 2, 1]

@@ -48,11 +48,17 @@ def z_buffer(activation, n, o, dtype):
     return np.empty((n if ACTIVATIONS[activation] in NEEDS_Z else 0, o), dtype)
 
 
-def scratch(sized, n, i, o, dtype):
-    """The dense kernels' scratch: of dense_scratch's size, full of NaN (nothing may read
-    it before writing it), or empty (the products allocate their own)."""
-    return np.full(dense_scratch(n, i, o, np.dtype(dtype).itemsize) if sized else 0, np.nan,
-                   dtype)
+GUARD = 64
+
+
+def scratch(sized, n, i, o, dtype, input_gradient=True):
+    """(scratch, guard): the dense kernels' scratch, of dense_scratch's size and full of
+    NaN (nothing may read it before writing it), or empty (the products allocate their
+    own); then, right after it in memory, GUARD elements no kernel may write."""
+    size = dense_scratch(n, i, o, np.dtype(dtype).itemsize, input_gradient) if sized else 0
+    memory = np.full(size + GUARD, np.nan, dtype)
+    memory[size:] = 7
+    return memory[:size], memory[size:]
 
 
 @pytest.mark.parametrize("activation", FORWARD)
@@ -63,9 +69,11 @@ def test_dense_forward(activation, n, i, o, sized, dtype, rng):
     W = (rng.standard_normal((i, o)) / np.sqrt(i)).astype(dtype)
     b = rng.standard_normal(o).astype(dtype)
     outputs = [np.empty((n, o), dtype), z_buffer(activation, n, o, dtype)]
-    results = run_both("dense_forward", outputs, scratch(sized, n, i, o, dtype), x, W, b,
-                       ACTIVATIONS[activation], ALPHA.get(activation, 0.0))
+    work, guard = scratch(sized, n, i, o, dtype)
+    results = run_both("dense_forward", outputs, work, x, W, b, ACTIVATIONS[activation],
+                       ALPHA.get(activation, 0.0))
     assert_same(results, dtype)
+    assert (guard == 7).all()
 
 
 @pytest.mark.parametrize("l1, l2", [(0.0, 0.0), (1e-3, 1e-2)], ids=["plain", "l1-l2"])
@@ -83,10 +91,11 @@ def test_dense_backward(activation, n, i, o, with_dx, l1, l2, sized, dtype, rng)
     dout = rng.standard_normal((n, o)).astype(dtype)
     dx = np.empty((n if with_dx else 0, i), dtype)
     outputs = [dx, np.empty((i, o), dtype), np.empty(o, dtype), np.empty((n, o), dtype)]
-    results = run_both("dense_backward", outputs, scratch(sized, n, i, o, dtype), x, W, out,
-                       z, dout,
+    work, guard = scratch(sized, n, i, o, dtype, input_gradient=with_dx)
+    results = run_both("dense_backward", outputs, work, x, W, out, z, dout,
                        ACTIVATIONS[activation], alpha, l1, l2)
     assert_same(results, dtype)
+    assert (guard == 7).all()
 
 
 def test_softmax_has_no_standalone_backward():
