@@ -6,7 +6,7 @@ import pytest
 
 from benchmarks.conftest import median, note, warm
 from fastnn import bench
-from kernels.scratch import matmul_scratch
+from fastnn.kernels.scratch import matmul_scratch
 
 
 def numpy_matmul(out, scratch, a, b):
@@ -14,7 +14,7 @@ def numpy_matmul(out, scratch, a, b):
 
 
 def fastnn_matmul(out, scratch, a, b):
-    from kernels import gemm
+    from fastnn.kernels import gemm
     gemm.matmul(out, scratch, a, b)
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from benchmarks.conftest import warm
-from kernels import ACTIVATIONS, numba_cpu, reference
-from kernels.scratch import dense_scratch
+from fastnn.kernels import ACTIVATIONS, numba_cpu, reference
+from fastnn.kernels.scratch import dense_scratch
 
 BACKENDS = [pytest.param(reference, id="numpy"), pytest.param(numba_cpu, id="numba")]
 N, SIZES = 128, [(784, 128), (128, 64), (64, 10)]

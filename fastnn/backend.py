@@ -8,7 +8,7 @@ import os
 
 from fastnn.checks import known_name
 
-BACKENDS = {"numba": "kernels.numba_cpu", "numpy": "kernels.reference"}
+BACKENDS = {"numba": "fastnn.kernels.numba_cpu", "numpy": "fastnn.kernels.reference"}
 DEFAULT = "numba"
 
 

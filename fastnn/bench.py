@@ -145,7 +145,7 @@ def import_torch():
     PyTorch's OpenMP threads start with the same spin-wait as Numba's, whichever of the
     two a process happens to load first.
     """
-    import kernels.gemm  # noqa: F401
+    import fastnn.kernels.gemm  # noqa: F401
     try:
         import torch
     except ImportError:
@@ -293,8 +293,8 @@ def gemm_rates(rounds=5, shapes=None, seed=0):
     is running. A higher rate makes the floor lower, and the fraction of it reported more
     conservative.
     """
-    from kernels import gemm
-    from kernels.scratch import matmul_scratch
+    from fastnn.kernels import gemm
+    from fastnn.kernels.scratch import matmul_scratch
     rng = np.random.default_rng(seed)
     rates = []
     for m, k, n in shapes or GEMM_SHAPES:

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-PROBE_MODULE = "kernels.numba_cpu"  # whose cache location is reported
+PROBE_MODULE = "fastnn.kernels.numba_cpu"  # whose cache location is reported
 
 
 def config_info():

@@ -16,7 +16,7 @@ import numpy as np
 
 from fastnn.layers import Dense, Dropout
 from fastnn.optim import SGD, Adam, AdamW, RMSprop
-from kernels import ACTIVATIONS, NEEDS_Z, driver
+from fastnn.kernels import ACTIVATIONS, NEEDS_Z, driver
 
 LOSS_CODES = {"cce": driver.CCE, "bce": driver.BCE, "mse": driver.MSE}
 OPTIMIZER_CODES = {SGD: driver.SGD, Adam: driver.ADAM, AdamW: driver.ADAM,

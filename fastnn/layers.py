@@ -10,8 +10,8 @@ import numpy as np
 
 from fastnn.checks import known_name, number, positive_int
 from fastnn.errors import ShapeError, UnknownNameError
-from kernels import ACTIVATIONS, LINEAR, NEEDS_Z
-from kernels.scratch import dense_scratch
+from fastnn.kernels import ACTIVATIONS, LINEAR, NEEDS_Z
+from fastnn.kernels.scratch import dense_scratch
 
 INITS = ("he", "he_normal", "he_uniform", "xavier", "xavier_uniform", "xavier_normal",
          "normal", "zeros")

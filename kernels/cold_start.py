@@ -27,8 +27,8 @@ from numba import config
 from numba.core import types
 from numba.np.numpy_support import from_dtype
 
-from kernels import driver
-from kernels.compile import CACHE, fcntl
+from fastnn.kernels import driver
+from fastnn.kernels.compile import CACHE, fcntl
 
 CONSTANTS = driver.CONSTANTS["train_steps"]  # loss, optimizer, dropout, penalties, clip
 CHILD_SECONDS = 300  # the child compiles for about 5 s; this long, it is stuck: kill it
@@ -81,14 +81,14 @@ def halves(dtype, loss, optimizer, dropout=False, penalties=False, clip=False):
 def compile_all(signatures):
     """Compile each (kernel name, argument types) of kernels.numba_cpu, or load it from
     the cache."""
-    from kernels import numba_cpu
+    from fastnn.kernels import numba_cpu
     for name, argument_types in signatures:
         getattr(numba_cpu, name).compile(argument_types)
 
 
 def all_cached(signatures):
     """Whether every (kernel name, argument types) is compiled or in the disk cache."""
-    from kernels import numba_cpu
+    from fastnn.kernels import numba_cpu
     return all(getattr(numba_cpu, name).cached(argument_types)
                for name, argument_types in signatures)
 
@@ -114,7 +114,7 @@ def start_child(dtype, constants):
         env["NUMBA_CACHE_DIR"] = config.CACHE_DIR
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "kernels.cold_start", np.dtype(dtype).name,
+            [sys.executable, "-m", "fastnn.kernels.cold_start", np.dtype(dtype).name,
              *(str(int(c)) for c in constants)], env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     except OSError:

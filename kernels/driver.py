@@ -26,7 +26,7 @@ The model is described by two small tables, one row per layer; buffers are flat:
 import math
 import types
 
-from kernels import LINEAR
+from fastnn.kernels import LINEAR
 
 KIND, N_IN, N_OUT, W_AT, ACT, OUT_AT, DOUT_AT, DZ_AT, Z_AT = range(9)
 ALPHA, L1, L2, RATE = range(4)

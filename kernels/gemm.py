@@ -52,9 +52,9 @@ from numba.core import cgutils, types
 from numba.extending import intrinsic
 from numba.np.ufunc.parallel import _launch_threads
 
-from kernels import scratch as sizes
-from kernels.compile import jit, jit_parallel
-from kernels.scratch import MR32, MR64, NR, SWEEP_CHUNKS
+from fastnn.kernels import scratch as sizes
+from fastnn.kernels.compile import jit, jit_parallel
+from fastnn.kernels.scratch import MR32, MR64, NR, SWEEP_CHUNKS
 
 # libgomp's default spin-wait (300,000 rounds) makes every parallel region wait a whole
 # time slice for a descheduled thread when another process wants a core: an MNIST epoch

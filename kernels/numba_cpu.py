@@ -15,10 +15,10 @@ from numba import config, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, cold_start, driver
-from kernels.compile import jit, jit_parallel
-from kernels.reference import GELU_C, GELU_K
-from kernels.gemm import (matmul, matmul_nt, matmul_nt_scratch, matmul_scratch, matmul_tn,
+from fastnn.kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, cold_start, driver
+from fastnn.kernels.compile import jit, jit_parallel
+from fastnn.kernels.reference import GELU_C, GELU_K
+from fastnn.kernels.gemm import (matmul, matmul_nt, matmul_nt_scratch, matmul_scratch, matmul_tn,
                           matmul_tn_scratch)
 
 PARALLEL_MIN = 32_768  # elements; below this one thread beats waking the second
@@ -95,7 +95,7 @@ def dense_forward(out, z, scratch, x, W, b, activation, alpha):
     if not scratch.dtype == x.dtype or (scratch.size != 0 and scratch.size < matmul_scratch(
             n, o, i, scratch.itemsize)):
         raise ValueError("dense_forward: scratch must have x's dtype and hold "
-                         "kernels.scratch.dense_scratch(N, I, O, itemsize) elements (or none)")
+                         "fastnn.kernels.scratch.dense_scratch(N, I, O, itemsize) elements (or none)")
     matmul(out, scratch, x, W)
     _bias_activation(out, z, b, activation, alpha)
 
@@ -157,7 +157,7 @@ def dense_backward(dx, dW, db, dz, scratch, x, W, out, z, dout, activation, alph
         need = max(need, matmul_nt_scratch(n, i, o, scratch.itemsize))
     if not scratch.dtype == x.dtype or (scratch.size != 0 and scratch.size < need):
         raise ValueError("dense_backward: scratch must have x's dtype and hold "
-                         "kernels.scratch.dense_scratch(N, I, O, itemsize) elements (or none)")
+                         "fastnn.kernels.scratch.dense_scratch(N, I, O, itemsize) elements (or none)")
     _times_derivative(dz, dout, out, z, activation, alpha)
     matmul_tn(dW, scratch, x, dz)
     if l1 != 0 or l2 != 0:

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, driver
+from fastnn.kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, driver
 
 GELU_C = math.sqrt(2 / math.pi)  # gelu uses the tanh approximation (PyTorch approximate="tanh")
 GELU_K = 0.044715

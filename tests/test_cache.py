@@ -15,7 +15,7 @@ def unwritable(self):
 caching._CacheLocator.ensure_cache_path = unwritable  # every folder Numba tries
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
-    from kernels import compile, numba_cpu
+    from fastnn.kernels import compile, numba_cpu
 import numpy as np
 assert compile.CACHE is False
 assert any("no writable folder for Numba's cache" in str(w.message) for w in caught), caught
@@ -33,14 +33,14 @@ def test_no_writable_cache_folder_warns_and_still_computes():
 
 
 def test_a_writable_folder_is_found_here():
-    from kernels import compile
+    from fastnn.kernels import compile
     assert compile.cache_possible()
 
 
 def test_the_cache_stamp_covers_every_kernel_file_and_the_flags(tmp_path, monkeypatch):
     """A cached caller embeds its callees' code: editing any kernel file, or the flags,
     must invalidate every cached kernel."""
-    from kernels import compile
+    from fastnn.kernels import compile
     for path in compile.KERNELS_DIR.glob("*.py"):
         (tmp_path / path.name).write_bytes(path.read_bytes())
     monkeypatch.setattr(compile, "KERNELS_DIR", tmp_path)
@@ -57,7 +57,7 @@ def test_the_cache_stamp_covers_every_kernel_file_and_the_flags(tmp_path, monkey
 def test_kernels_are_cached_under_that_stamp():
     import numpy as np
 
-    from kernels import compile, numba_cpu
+    from fastnn.kernels import compile, numba_cpu
     if not hasattr(numba_cpu.all_finite, "_cache"):
         pytest.skip("NUMBA_DISABLE_JIT=1: plain Python, nothing to cache")
     numba_cpu.all_finite(np.ones(3))

@@ -18,7 +18,7 @@ FIT = """
 import numpy as np
 import fastnn as fnn
 from numba.core import types
-from kernels import cold_start, compile
+from fastnn.kernels import cold_start, compile
 X = np.random.default_rng(0).random((64, 20), dtype=np.float32)
 model = fnn.mlp([20, 70, 3], seed=0)
 model.fit(X, np.arange(64) % 3, batch_size=32, verbose=0)
@@ -30,7 +30,7 @@ print(sorted(name for name, _ in there))
 
 
 def test_the_child_compiles_its_half_and_leaves_a_complete_cache(jit, tmp_path):
-    from kernels import cold_start
+    from fastnn.kernels import cold_start
     if not cold_start.two_cores():
         pytest.skip("one CPU: the cold start compiles in one process")
     params, compiled, child_half = run(FIT, tmp_path)
@@ -52,7 +52,7 @@ def test_the_halves_are_the_kernels_the_driver_calls(jit, loss, optimizer, dtype
     otherwise the cold start compiles something the driver does not use."""
     from numba.np.numpy_support import from_dtype
 
-    from kernels import cold_start, numba_cpu
+    from fastnn.kernels import cold_start, numba_cpu
     X, y = problem(loss, n=40)
     output, n_out = OUTPUTS[loss]
     clip = {"clip_norm": options.pop("clip_norm")} if "clip_norm" in options else {}
@@ -68,7 +68,7 @@ def test_the_halves_are_the_kernels_the_driver_calls(jit, loss, optimizer, dtype
 
 
 def test_no_child_when_it_cannot_help(jit, monkeypatch):
-    from kernels import cold_start
+    from fastnn.kernels import cold_start
     monkeypatch.setattr(cold_start, "two_cores", lambda: False)
     assert cold_start.start_child(np.float32, (0, 1, False, False, False)) is None
     monkeypatch.setattr(cold_start, "two_cores", lambda: True)
@@ -79,7 +79,7 @@ def test_no_child_when_it_cannot_help(jit, monkeypatch):
 
 
 def test_a_failing_child_is_reported(jit):
-    from kernels import cold_start
+    from fastnn.kernels import cold_start
     child = subprocess.Popen([sys.executable, "-c", "raise SystemExit('no such kernel')"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     with pytest.warns(RuntimeWarning, match="no such kernel"):
@@ -93,7 +93,7 @@ def twice(x):
 def test_the_cache_locks_its_index_shared_to_load_exclusive_to_save(jit, monkeypatch):
     from numba.core import types
 
-    from kernels import compile
+    from fastnn.kernels import compile
     if not compile.CACHE or compile.fcntl is None:
         pytest.skip("no disk cache or no file locks here")
     fcntl, flock, calls = compile.fcntl, compile.fcntl.flock, []
@@ -114,7 +114,7 @@ def test_the_child_uses_this_process_s_cache_folder(jit, monkeypatch, tmp_path):
     otherwise its half lands where this process does not look."""
     from numba import config
 
-    from kernels import cold_start
+    from fastnn.kernels import cold_start
     started = []
     monkeypatch.setattr(cold_start, "two_cores", lambda: True)
     monkeypatch.setattr(cold_start, "CACHE", True)

@@ -18,7 +18,7 @@ FIT = """
 import sys
 import numpy as np
 import fastnn as fnn
-from kernels import gemm, numba_cpu
+from fastnn.kernels import gemm, numba_cpu
 X = np.random.default_rng(0).random((64, 20), dtype=np.float32)
 model = fnn.mlp([20, 70, 3], optimizer=fnn.Adam(lr=1e-2), seed=0)
 model.fit(X, np.arange(64) % 3, batch_size=32, verbose=0)
@@ -50,7 +50,7 @@ def test_only_the_models_loss_and_optimizer_compile_and_the_cache_gives_the_same
 
 
 def test_a_helper_is_not_callable_from_python(jit):
-    from kernels import gemm
+    from fastnn.kernels import gemm
     a = np.ones((2, 2), np.float32)
     with pytest.raises(TypeError, match="called by other kernels only"):
         gemm._gemm(np.empty_like(a), a, a, a[:0], False, np.empty(0, np.uint8))
@@ -58,7 +58,7 @@ def test_a_helper_is_not_callable_from_python(jit):
 
 FORWARD = """
 import numpy as np
-from kernels import numba_cpu
+from fastnn.kernels import numba_cpu
 x, W = np.ones((8, 70), np.float32), np.ones((70, 66), np.float32)
 out = np.empty((8, 66), np.float32)
 numba_cpu.dense_forward(out, out[:0], np.empty(0, np.float32), x, W,
@@ -80,7 +80,7 @@ def test_a_kernel_calls_another_without_embedding_its_code(jit, tmp_path):
 
 
 CALLS_THROUGH_A_HELPER = """
-from kernels.compile import jit
+from fastnn.kernels.compile import jit
 
 @jit
 def kernel(x):
@@ -120,7 +120,7 @@ def test_a_caller_compiled_over_a_cached_helper_loads_the_helpers_callees(jit, t
 
 
 def test_the_dispatch_key_tells_apart_what_typing_tells_apart():
-    from kernels.compile import _dispatch_key
+    from fastnn.kernels.compile import _dispatch_key
     a = np.zeros((4, 3), np.float32)
     readonly = a.copy()
     readonly.flags.writeable = False
@@ -141,7 +141,7 @@ def test_a_call_with_constants_types_its_arguments_once(jit, monkeypatch):
     X = np.random.default_rng(0).random((40, 6), dtype=np.float32)
     model.fit(X, np.arange(40) % 3, batch_size=8, verbose=0)
     from fastnn.epoch import unsupported
-    from kernels import numba_cpu
+    from fastnn.kernels import numba_cpu
     assert unsupported(model) is None and numba_cpu.train_steps._entries  # the driver ran
     typed = []
     original = numba_cpu.train_steps.typeof_pyval
@@ -158,7 +158,7 @@ def test_an_argument_numba_makes_literal_keeps_its_value_in_the_dispatch(jit):
     kernel for that value, and the next call with another value must not reuse it."""
     from numba import literally
 
-    from kernels.compile import jit as kernel
+    from fastnn.kernels.compile import jit as kernel
 
     @kernel
     def value_of(x, n):

@@ -140,7 +140,7 @@ def test_the_last_finite_weights_survive_an_update_that_overflows(backend):
 def test_the_threads_setting_is_honoured_and_changes_no_bit(monkeypatch):
     import numba
 
-    from kernels import numba_cpu
+    from fastnn.kernels import numba_cpu
     real, seen, results = numba_cpu.train_steps, [], []
 
     def spy(*args):

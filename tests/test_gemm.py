@@ -4,8 +4,8 @@ import itertools
 import numpy as np
 import pytest
 
-from kernels.gemm import matmul, matmul_nt, matmul_tn
-from kernels.scratch import matmul_nt_scratch, matmul_scratch, matmul_tn_scratch
+from fastnn.kernels.gemm import matmul, matmul_nt, matmul_tn
+from fastnn.kernels.scratch import matmul_nt_scratch, matmul_scratch, matmul_tn_scratch
 from tests.conftest import TOLERANCE
 
 DIMS = [1, 5, 6, 7, 13, 64, 65, 130]

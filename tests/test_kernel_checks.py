@@ -7,7 +7,7 @@ Each kernel compares its arrays' shapes first and raises instead.
 import numpy as np
 import pytest
 
-from kernels import RELU, numba_cpu
+from fastnn.kernels import RELU, numba_cpu
 
 f32 = np.float32
 

@@ -4,9 +4,9 @@ import inspect
 import numpy as np
 import pytest
 
-import kernels
-from kernels import ACTIVATIONS, NEEDS_Z, numba_cpu, reference
-from kernels.scratch import dense_scratch
+from fastnn import kernels
+from fastnn.kernels import ACTIVATIONS, NEEDS_Z, numba_cpu, reference
+from fastnn.kernels.scratch import dense_scratch
 from tests.conftest import TOLERANCE, kernel
 
 SHAPES = [pytest.param(1, 1, 1, id="1x1x1"), pytest.param(1, 784, 10, id="batch1"),

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import fastnn as fnn
-from kernels import numba_cpu, reference
+from fastnn.kernels import numba_cpu, reference
 
 STEPS = 5
 

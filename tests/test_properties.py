@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from kernels import ACTIVATIONS, NEEDS_Z, numba_cpu, reference
+from fastnn.kernels import ACTIVATIONS, NEEDS_Z, numba_cpu, reference
 from tests.conftest import TOLERANCE
 
 # The dtype and backend fixtures are constants per test, so sharing them across the

@@ -118,7 +118,7 @@ def test_show_config_prints_every_line_of_config_info():
 
 
 def test_once_the_pool_runs_the_layer_and_thread_count_are_numbas():
-    import kernels.numba_cpu  # noqa: F401  starts the pool, as the first fit does
+    import fastnn.kernels.numba_cpu  # noqa: F401  starts the pool, as the first fit does
     info = config.config_info()
     assert info["threading layer"] == numba.threading_layer()
     assert info["threads"] == numba.get_num_threads()
