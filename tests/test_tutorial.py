@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from fastnn.datasets import FILES
-from tests.conftest import ROOT, SHARED_MNIST
+from tests.conftest import ROOT
+from tests.test_examples import mnist_folder
 
 NOTEBOOK = ROOT / "docs" / "tutorial.ipynb"
 KERNEL = "fastnn-tutorial"
@@ -37,16 +37,6 @@ def test_committed_without_outputs():
                 f"--clear-output --inplace docs/tutorial.ipynb)")
     assert set(notebook.metadata) <= {"kernelspec", "language_info"}, (
         f"unexpected notebook metadata: {sorted(notebook.metadata)}")
-
-
-def mnist_folder():
-    """$FASTNN_DATA when set, else ../shared/data/mnist when it holds the files, else None."""
-    if os.environ.get("FASTNN_DATA"):
-        return os.environ["FASTNN_DATA"]
-    if all((SHARED_MNIST / f).is_file() or (SHARED_MNIST / f"{f}.gz").is_file()
-           for f in FILES):
-        return str(SHARED_MNIST)
-    return None
 
 
 def execute(tmp_path, monkeypatch, data):
@@ -91,7 +81,7 @@ def test_runs_on_mnist(tmp_path, monkeypatch):
     data = mnist_folder()
     if data is None:
         pytest.skip("real MNIST not available: set FASTNN_DATA or fill ../shared/data/mnist")
-    notebook = execute(tmp_path, monkeypatch, data)
+    notebook = execute(tmp_path, monkeypatch, str(data))
     text = text_of(notebook)
     assert f"python: {sys.executable}\n" in text  # the kernel ran this interpreter
     assert "data: MNIST; training on 3000 digits, testing on 2000" in text
