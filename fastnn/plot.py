@@ -354,3 +354,87 @@ def _write_counts(ax, counts):
     for (t, p), count in np.ndenumerate(counts):
         ax.text(p, t, str(count), ha="center", va="center", fontsize=size,
                 color="white" if dark[t, p] else "black")
+
+
+# ---- mistakes --------------------------------------------------------------------------
+
+
+def mistakes(model, X, y, path=None, n=25, image_shape=(28, 28)):
+    """The misclassified images in a grid, the model's most confident mistakes first.
+
+    Each image is titled with the predicted class, its probability and the true class;
+    the figure title counts the mistakes among all N images.
+
+    Parameters
+    ----------
+    model : Sequential
+        A trained classifier: softmax ("cce") or a single sigmoid ("bce").
+    X : array_like (N, H·W) or (N, H, W)
+        Images as pixel rows, e.g. MNIST's (N, 784).
+    y : array_like (N,) or (N, C)
+        True labels, or one-hot rows.
+    path : str or path-like, optional
+        Where to save the figure as a PNG.
+    n : int
+        Show at most this many mistakes.
+    image_shape : (int, int)
+        (H, W) of one image; H·W must equal X's row length.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    height, width = (positive_int("image_shape[0]", image_shape[0]),
+                     positive_int("image_shape[1]", image_shape[1]))
+    X = np.asarray(X)
+    if X.ndim == 3 and X.shape[1:] == (height, width):
+        X = X.reshape(len(X), height * width)
+    if X.ndim != 2 or X.shape[1] != height * width or len(X) == 0:
+        raise ValueError(f"X must hold {height}x{width} images as (n, {height * width}) or "
+                         f"(n, {height}, {width}), got shape {X.shape}")
+    y = _labels("y", y)
+    same_length(X, y)
+    n = positive_int("n", n)
+    loss = model.loss.name
+    if not (loss == "cce" or (loss == "bce" and model.n_outputs == 1)):
+        raise ValueError(f"mistakes needs a softmax or single-sigmoid classifier, "
+                         f"got loss {loss!r} with {model.n_outputs} outputs")
+    fig = _figure(1.25, 1.0)  # first: without matplotlib, fail before predicting
+    pred = model.predict(X)
+    confidence = _confidence(model, X)
+    wrong = np.flatnonzero(pred != y)
+    shown = wrong[np.argsort(-confidence[wrong], kind="stable")][:n]
+    summary = f"{len(wrong)} of {len(X)} wrong ({len(wrong) / len(X):.1%})"
+    if len(shown) == 0:
+        fig.set_size_inches(4, 1)
+        fig.text(0.5, 0.5, summary, ha="center", va="center")
+        return _finish(fig, path)
+
+    cols = min(len(shown), math.ceil(math.sqrt(len(shown))))
+    rows = math.ceil(len(shown) / cols)
+    fig.set_size_inches(1.25 * cols, 1.45 * rows + 0.5)
+    low, high = _pixel_range(X)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, i in zip(axes, shown):
+        ax.imshow(X[i].reshape(height, width), cmap="gray", vmin=low, vmax=high,
+                  interpolation="nearest")
+        ax.set_title(f"pred {pred[i]} ({confidence[i]:.0%})\ntrue {y[i]}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[len(shown):]:
+        ax.set_axis_off()
+    most = "the most confident mistake" if len(shown) == 1 else (
+        f"the {len(shown)} most confident mistakes")
+    fig.suptitle(f"{summary}; {most}" if cols >= 4 else f"{summary}\n{most}", fontsize=10)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def _pixel_range(X):
+    """(low, high) for the grey scale: [0, 1] or [0, 255] when the pixels fit, else theirs."""
+    low, high = float(X.min()), float(X.max())
+    if low >= 0 and high <= 1:
+        return 0.0, 1.0
+    if low >= 0 and high <= 255:
+        return 0.0, 255.0
+    return low, high
