@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastnn import datasets
+from fastnn.datasets import idx, mnist
 from fastnn.datasets import MNISTNotFoundError, load_mnist, read_idx
 
 NAMES = (
@@ -125,8 +125,8 @@ def test_real_label_counts(real):
 @needs_real
 def test_real_files_match_checksum_table():
     for name in NAMES:
-        file = datasets._locate(REAL_DIR, name)
-        datasets._check_sha256(datasets._decompress(file.read_bytes(), file), name, file)
+        file = idx.locate(REAL_DIR, name)
+        mnist._check_sha256(idx.decompress(file.read_bytes(), file), name, file)
 
 
 @needs_real
@@ -207,11 +207,11 @@ def test_default_is_xdg_cache_then_home(monkeypatch, tmp_path):
     assert_matches(load_mnist(download=False), arrays)
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert datasets._find_dir() == tmp_path / "home" / ".cache" / "fastnn" / "mnist"
+    assert mnist._find_dir() == tmp_path / "home" / ".cache" / "fastnn" / "mnist"
 
 
 def test_missing_without_download_names_folder_and_files(monkeypatch, tmp_path):
-    monkeypatch.setattr(datasets, "_fetch", lambda url: pytest.fail("fetched " + url))
+    monkeypatch.setattr(mnist, "_fetch", lambda url: pytest.fail("fetched " + url))
     with pytest.raises(MNISTNotFoundError) as info:
         load_mnist(tmp_path, download=False)
     assert isinstance(info.value, FileNotFoundError)
@@ -289,7 +289,7 @@ def server(monkeypatch):
     """Serve fake MNIST from every mirror; ``served[url] = bytes or exception`` overrides."""
     arrays = fake_mnist()
     monkeypatch.setattr(
-        datasets,
+        mnist,
         "SHA256",
         {name: hashlib.sha256(idx_bytes(arr)).hexdigest() for name, arr in arrays.items()},
     )
@@ -303,7 +303,7 @@ def server(monkeypatch):
             raise body
         return body
 
-    monkeypatch.setattr(datasets, "_fetch", fetch)
+    monkeypatch.setattr(mnist, "_fetch", fetch)
     return arrays, served, fetched
 
 
@@ -312,7 +312,7 @@ def test_download_writes_and_loads(tmp_path, server):
     folder = tmp_path / "new" / "mnist"
     assert_matches(load_mnist(folder), arrays)
     assert sorted(os.listdir(folder)) == sorted(f"{name}.gz" for name in NAMES)
-    assert fetched == [datasets.MIRRORS[0] + f"{name}.gz" for name in NAMES]
+    assert fetched == [mnist.MIRRORS[0] + f"{name}.gz" for name in NAMES]
     assert_matches(load_mnist(folder), arrays)  # second load reads the files
     assert len(fetched) == 4
 
@@ -322,13 +322,13 @@ def test_download_fetches_only_missing_files(tmp_path, server):
     write_mnist(tmp_path, arrays)
     (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
     assert_matches(load_mnist(tmp_path), arrays)
-    assert fetched == [datasets.MIRRORS[0] + "t10k-labels-idx1-ubyte.gz"]
+    assert fetched == [mnist.MIRRORS[0] + "t10k-labels-idx1-ubyte.gz"]
 
 
 def test_bad_checksum_is_rejected_and_leaves_no_file(tmp_path, server):
     _, served, _ = server
     wrong = gzip.compress(idx_bytes(np.ones((5, 28, 28))))
-    for mirror in datasets.MIRRORS:
+    for mirror in mnist.MIRRORS:
         served[mirror + "train-images-idx3-ubyte.gz"] = wrong
     with pytest.raises(MNISTNotFoundError, match="sha256"):
         load_mnist(tmp_path)
@@ -338,16 +338,16 @@ def test_bad_checksum_is_rejected_and_leaves_no_file(tmp_path, server):
 
 def test_bad_checksum_falls_back_to_next_mirror(tmp_path, server):
     arrays, served, fetched = server
-    first = datasets.MIRRORS[0] + "t10k-images-idx3-ubyte.gz"
+    first = mnist.MIRRORS[0] + "t10k-images-idx3-ubyte.gz"
     served[first] = b"not gzip, not MNIST"
     assert_matches(load_mnist(tmp_path), arrays)
     assert fetched.count(first) == 1
-    assert datasets.MIRRORS[1] + "t10k-images-idx3-ubyte.gz" in fetched
+    assert mnist.MIRRORS[1] + "t10k-images-idx3-ubyte.gz" in fetched
 
 
 def test_all_mirrors_failing_gives_offline_message(tmp_path, server):
     _, served, _ = server
-    for mirror in datasets.MIRRORS:
+    for mirror in mnist.MIRRORS:
         for name in NAMES:
             served[mirror + f"{name}.gz"] = urllib.error.URLError("no route to host")
     with pytest.raises(MNISTNotFoundError) as info:
@@ -365,7 +365,7 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        datasets._write_atomic(tmp_path / "f.gz", b"data")
+        mnist._write_atomic(tmp_path / "f.gz", b"data")
     assert os.listdir(tmp_path) == []
 
 
@@ -384,6 +384,6 @@ def test_fetch_uses_urlopen_with_timeout(monkeypatch):
     monkeypatch.setattr(
         urllib.request, "urlopen", lambda req, timeout: calls.append((req, timeout)) or Response()
     )
-    assert datasets._fetch("https://example.invalid/x.gz") == b"payload"
+    assert mnist._fetch("https://example.invalid/x.gz") == b"payload"
     (request, timeout), = calls
     assert request.full_url == "https://example.invalid/x.gz" and timeout > 0
