@@ -141,6 +141,8 @@ def get(name):
         if isinstance(alias, tuple):
             raise UnknownNameError("loss", name, LOSSES, context=f": {alias[0]};")
         name = alias
+    elif isinstance(name, str) and name.lower() in LOSSES:
+        name = name.lower()
     return LOSSES[known_name("loss", name, LOSSES)]()
 
 
