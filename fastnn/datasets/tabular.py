@@ -15,7 +15,7 @@ import numpy as np
 
 from fastnn.errors import DataFileError
 
-__all__ = ["Table", "read_csv", "read_npz", "MISSING"]
+__all__ = ["Table", "read_csv", "read_npz", "csv_columns", "MISSING"]
 
 #: Cells read as a missing value (compared in lower case, after stripping blanks).
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -49,6 +49,12 @@ class Table:
     target: object
     source: str
     lines: object = None
+
+    def rows(self, index):
+        """The rows at `index` (an integer array), as a Table."""
+        return Table(X=self.X[index], y=None if self.y is None else self.y[index],
+                     features=self.features, target=self.target, source=self.source,
+                     lines=None if self.lines is None else self.lines[index])
 
     def where(self, i, column=None):
         """Row `i` (and `column`) as messages name it: "data.csv: row 3 (line 4), column 'a'"."""
@@ -112,6 +118,15 @@ def read_csv(path, target=None, features=None):
             raise DataFileError(f"{path}: line {reader.line_num}: not valid CSV "
                                 f"({err})") from None
     return table
+
+
+def csv_columns(path):
+    """The column names in the header of the CSV file at `path` ([] if it is empty)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        for row in csv.reader(f):
+            if any(cell.strip() for cell in row):
+                return [cell.strip() for cell in row]
+    return []
 
 
 def _column_names(path, header):
