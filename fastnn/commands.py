@@ -334,7 +334,8 @@ def info(args):
         if spec.features:
             lines.append(f"  features ({len(spec.features)}): "
                          f"{', '.join(_shorten(spec.features))}")
-        lines.append(f"  standardized: {'yes, with the saved mean and std' if spec.standardized else 'no'}")
+        scaled = "yes, with the saved mean and std" if spec.standardized else "no"
+        lines.append(f"  standardized: {scaled}")
     print("\n".join(lines))
     return 0
 

@@ -99,7 +99,7 @@ class DataSpec:
                 spec.classes = np.unique(names)
             if len(spec.classes) < 2:
                 raise LabelError(f"{table.source}: the target column {table.target!r} holds "
-                                 f"one class ({spec.classes[0]!r}); classification needs at "
+                                 f"one class ({str(spec.classes[0])!r}); classification needs at "
                                  f"least two")
         else:
             y = spec._values(table)
@@ -162,12 +162,12 @@ class DataSpec:
             try:
                 values[i] = float(text)
             except ValueError:
-                raise DataFileError(f"{table.where(i, table.target)}: {text!r} is not a "
+                raise DataFileError(f"{table.where(i, table.target)}: {str(text)!r} is not a "
                                     f"number; regression needs numeric targets (or pass "
                                     f"--task classification)") from None
         if not np.isfinite(values).all():
             i = int(np.argmax(~np.isfinite(values)))
-            raise DataFileError(f"{table.where(i, table.target)}: {y[i]!r} is not a finite "
+            raise DataFileError(f"{table.where(i, table.target)}: {str(y[i])!r} is not a finite "
                                 f"number")
         return values
 
