@@ -6,6 +6,9 @@
 import argparse
 import sys
 
+from fastnn.datasets import MNISTNotFoundError
+from fastnn.errors import FastnnError
+
 DESCRIPTION = """Fully-connected neural networks on fused CPU kernels.
 Train on MNIST or on your own data (CSV, .npz, a folder of IDX files), then predict,
 evaluate, inspect or export the saved model. Run fastnn COMMAND --help for a command's
@@ -242,8 +245,6 @@ def run_bench(args, parser):
 
 def one_line(err):
     """An error as one line: its message with line breaks folded, the file named."""
-    from fastnn.datasets import MNISTNotFoundError
-
     if isinstance(err, MNISTNotFoundError):
         failed = "; the download failed (offline?)" if err.reasons else ""
         return (f"MNIST files missing from {err.folder} ({', '.join(err.missing)}){failed}: "
@@ -265,8 +266,6 @@ def run(args, parser):
 
 def main(argv=None):
     """Run the fastnn command; returns the exit status (2 for an error, after one line)."""
-    from fastnn.errors import FastnnError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

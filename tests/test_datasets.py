@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from fastnn.datasets import idx, mnist
-from fastnn.datasets import MNISTNotFoundError, load_mnist, read_idx
+from fastnn.datasets import (MNISTNotFoundError, load_idx_folder, load_mnist, read_idx,
+                             write_idx)
 
 NAMES = (
     "train-images-idx3-ubyte",
@@ -387,3 +388,61 @@ def test_fetch_uses_urlopen_with_timeout(monkeypatch):
     assert mnist._fetch("https://example.invalid/x.gz") == b"payload"
     (request, timeout), = calls
     assert request.full_url == "https://example.invalid/x.gz" and timeout > 0
+
+
+def test_path_argument_may_be_a_parent_with_mnist_as_fastnn_data_may(tmp_path):
+    arrays = write_mnist(tmp_path / "mnist")
+    assert_matches(load_mnist(tmp_path, download=False), arrays)
+
+
+def test_missing_error_carries_folder_and_files(tmp_path):
+    with pytest.raises(MNISTNotFoundError) as info:
+        load_mnist(tmp_path, download=False)
+    assert info.value.folder == tmp_path and info.value.missing == list(NAMES)
+    assert info.value.reasons == []
+
+
+# Any IDX file, any folder of them in MNIST's layout ---------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["u1", "i1", ">i2", ">i4", ">f4", ">f8", "<f8", "<i4"])
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_write_idx_round_trips(tmp_path, dtype, suffix):
+    array = (np.arange(24) - 5).reshape(2, 3, 4).astype(dtype)
+    write_idx(tmp_path / f"a{suffix}", array)
+    back = read_idx(tmp_path / f"a{suffix}")
+    assert back.shape == array.shape and back.dtype.str[1:] == np.dtype(dtype).str[1:]
+    np.testing.assert_array_equal(back, array)
+
+
+def test_write_idx_refuses_what_idx_cannot_hold(tmp_path):
+    with pytest.raises(TypeError, match="got dtype int64"):
+        write_idx(tmp_path / "a", np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match="1 to 255 dimensions"):
+        write_idx(tmp_path / "a", np.uint8(3))
+
+
+def test_load_idx_folder_takes_any_image_size_and_labels(tmp_path):
+    images = np.arange(5 * 4 * 3, dtype=np.uint8).reshape(5, 4, 3)
+    labels = np.array([3, 7, 7, 12, 3], np.uint8)
+    write_idx(tmp_path / "train-images-idx3-ubyte", images)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", labels)
+    (X, y), test = load_idx_folder(tmp_path)
+    assert test is None and X.dtype == np.float32 and X.shape == (5, 12)
+    np.testing.assert_allclose(X, images.reshape(5, 12) / 255, rtol=1e-6)
+    np.testing.assert_array_equal(y, labels)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", images[:2])
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels[:2])
+    assert load_idx_folder(tmp_path)[1][0].shape == (2, 12)
+
+
+def test_load_idx_folder_names_what_is_wrong(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
+        load_idx_folder(tmp_path)
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((5, 2, 2), np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(4, np.uint8))
+    with raises_naming(tmp_path / "train-labels-idx1-ubyte", "has 4 labels"):
+        load_idx_folder(tmp_path)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(5, np.float32))
+    with raises_naming(tmp_path / "train-labels-idx1-ubyte", "labels must be 1-D integers"):
+        load_idx_folder(tmp_path)
