@@ -7,8 +7,8 @@
 - `fastnn.datasets.tabular`: your own data, CSV files and .npz files.
 - `fastnn.datasets.spec`: what a model was trained on, saved with it.
 """
-from fastnn.datasets.idx import load_idx_folder, read_idx, write_idx
-from fastnn.datasets.mnist import MNISTNotFoundError, load_mnist
+from fastnn.datasets.idx import IMAGES_MAGIC, LABELS_MAGIC, load_idx_folder, read_idx, write_idx
+from fastnn.datasets.mnist import FILES, MIRRORS, SHA256, MNISTNotFoundError, load_mnist
 from fastnn.datasets.preprocessing import one_hot, standardize, train_test_split
 from fastnn.datasets.spec import DataSpec
 from fastnn.datasets.tabular import Table, read_csv, read_npz
