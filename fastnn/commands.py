@@ -93,8 +93,9 @@ def prepare_training_data(args):
         X, y = X[:args.samples], y[:args.samples]
         held_out = ""
         if args.test is not None:
-            test = load_idx_folder(args.test)[0]
-            held_out = f", test set {args.test}"
+            test_train, test = load_idx_folder(args.test)
+            test = test or test_train  # its t10k files, else its train files
+            held_out = f", {len(test[0])} test samples from {args.test}"
         if test is None or args.test_split is not None:
             X, y, test, held_out = _split_arrays(args, X, y)
         return _images(args, path.name, X, y, test, held_out)

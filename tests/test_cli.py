@@ -169,6 +169,12 @@ def test_idx_folder_in_mnists_format(tmp_path):
     assert float(ok("evaluate", model_path, folder, "--backend", "numpy")
                  .split("accuracy ")[1].split()[0]) > 0.9
     assert len(ok("predict", model_path, folder, "--backend", "numpy").splitlines()) == 61
+    other = tmp_path / "other"
+    other.mkdir()
+    for kind in ("images-idx3-ubyte.gz", "labels-idx1-ubyte"):
+        (other / f"train-{kind}").write_bytes((folder / f"t10k-{kind}").read_bytes())
+    out = ok("train", folder, "--test", other, "--epochs", "1", *FAST)
+    assert f"300 training samples, 60 test samples from {other}" in out
 
 
 def test_verbose_0_prints_only_the_result(colours):
