@@ -106,45 +106,44 @@ def add_train_parser(commands, debug):
 
 
 def add_model_parsers(commands, debug):
-    predict = commands.add_parser(
-        "predict", parents=[debug], formatter_class=HelpFormatter,
-        help="predict with a saved model",
-        description="Print (or write) one prediction per row of DATA, in the original "
-                    "labels, with the preprocessing saved in MODEL.")
-    predict.add_argument("model", metavar="MODEL", help="a model saved by fastnn train --save")
+    def command(name, model_help, **texts):
+        parser = commands.add_parser(name, parents=[debug], formatter_class=HelpFormatter,
+                                     **texts)
+        parser.add_argument("model", metavar="MODEL", help=model_help)
+        return parser
+
+    def backend_option(parser):
+        parser.add_argument("--backend", choices=["numba", "numpy"], default=None,
+                            help="kernel backend (default: $FASTNN_BACKEND or numba)")
+
+    saved = "a model saved by fastnn train --save"
+    predict = command("predict", saved, help="predict with a saved model",
+                      description="Print (or write) one prediction per row of DATA, in the "
+                                  "original labels, with the preprocessing saved in MODEL.")
     predict.add_argument("data", metavar="DATA",
                          help="a CSV file with the model's feature columns (others are "
                               "ignored), a .npz file with X, or an IDX folder")
     predict.add_argument("--output", metavar="PATH", default=None,
                          help="write the predictions to PATH (one per line, with a header) "
                               "instead of printing them")
-    predict.add_argument("--backend", choices=["numba", "numpy"], default=None,
-                         help="kernel backend (default: $FASTNN_BACKEND or numba)")
+    backend_option(predict)
 
-    evaluate = commands.add_parser(
-        "evaluate", parents=[debug], formatter_class=HelpFormatter,
-        help="loss and accuracy (or R²) of a saved model on labelled data",
-        description="Print the loss and accuracy (classification) or the mean squared "
-                    "error and R² (regression) of MODEL on DATA.")
-    evaluate.add_argument("model", metavar="MODEL", help="a model saved by fastnn train --save")
+    evaluate = command("evaluate", saved,
+                       help="loss and accuracy (or R²) of a saved model on labelled data",
+                       description="Print the loss and accuracy (classification) or the mean "
+                                   "squared error and R² (regression) of MODEL on DATA.")
     evaluate.add_argument("data", metavar="DATA",
                           help="a CSV file with the feature and target columns, a .npz file "
                                "with X and y, or an IDX folder")
     evaluate.add_argument("--target", metavar="COLUMN", default=None,
                           help="the CSV column holding the truth (default: the one the "
                                "model was trained on)")
-    evaluate.add_argument("--backend", choices=["numba", "numpy"], default=None,
-                          help="kernel backend (default: $FASTNN_BACKEND or numba)")
+    backend_option(evaluate)
 
-    info = commands.add_parser(
-        "info", parents=[debug], formatter_class=HelpFormatter,
-        help="a saved model's architecture and what it was trained on")
-    info.add_argument("model", metavar="MODEL", help="a model saved by fastnn")
-
-    export = commands.add_parser(
-        "export", parents=[debug], formatter_class=HelpFormatter,
-        help="convert a saved model to ONNX")
-    export.add_argument("model", metavar="MODEL", help="a model saved by fastnn (.npz)")
+    command("info", "a model saved by fastnn",
+            help="a saved model's architecture and what it was trained on")
+    export = command("export", "a model saved by fastnn (.npz)",
+                     help="convert a saved model to ONNX")
     export.add_argument("onnx", metavar="ONNX", help="the ONNX file to write")
 
 
