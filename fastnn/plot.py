@@ -74,10 +74,10 @@ def _class_colors(n_classes):
 # ---- learning curves -----------------------------------------------------------------
 
 
-def _curve_panels(logs):
+def _curve_panels(logs, held_out="validation"):
     """[(title, [(key, label), ...])] for the panels that `logs` has data for."""
-    panels = [("loss", [("loss", "train"), ("val_loss", "validation")]),
-              ("accuracy", [("accuracy", "train"), ("val_accuracy", "validation")]),
+    panels = [("loss", [("loss", "train"), ("val_loss", held_out)]),
+              ("accuracy", [("accuracy", "train"), ("val_accuracy", held_out)]),
               ("learning rate", [("lr", "lr")])]
     if len(set(logs.get("lr", ()))) <= 1:  # a constant learning rate is not worth a panel
         panels.pop()
@@ -86,7 +86,7 @@ def _curve_panels(logs):
             if any(logs.get(key) for key, _ in curves)]
 
 
-def history(history, path=None):
+def history(history, path=None, held_out="validation"):
     """Loss, accuracy and learning-rate curves against the epoch, side by side.
 
     Parameters
@@ -98,6 +98,8 @@ def history(history, path=None):
         changes from epoch to epoch.
     path : str or path-like, optional
         Where to save the figure as a PNG.
+    held_out : str, default "validation"
+        What the "val_*" curves are called: "test" when fit was given the test set.
 
     Returns
     -------
@@ -107,7 +109,7 @@ def history(history, path=None):
     if not hasattr(logs, "get"):
         raise TypeError(f"history must be a History or its .history dict, "
                         f"got {type(history).__name__}")
-    panels = _curve_panels(logs)
+    panels = _curve_panels(logs, held_out)
     if not panels:
         raise ValueError(f"history has none of loss, accuracy, lr; keys: {list(logs)}")
     fig = _figure(4.5 * len(panels), 3.6)
@@ -221,9 +223,10 @@ def decision_boundary(model, X, y, path=None, resolution=200):
 
 
 def mnist_predictions(model, X, y, path=None, n=25):
-    """The first `n` digits in a square-ish grid, each titled "pred P / true T".
+    """`n` digits in a square-ish grid, mistakes first, each titled "pred P / true T".
 
-    Mistakes get a red title and a red frame; the figure title counts them.
+    The grid shows the digits the model gets wrong, in order, then right ones to fill it.
+    Mistakes get a red title and a red frame; the figure title counts them over all of X.
 
     Parameters
     ----------
@@ -251,11 +254,13 @@ def mnist_predictions(model, X, y, path=None, n=25):
     y = _labels("y", y)
     same_length(X, y)
     n = min(positive_int("n", n), len(X))
-    X, y = X[:n], y[:n]
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     fig = _figure(1.25 * cols, 1.35 * rows + 0.4)
     pred = model.predict(X)
+    wrong = pred != y
+    shown = np.concatenate([np.flatnonzero(wrong), np.flatnonzero(~wrong)])[:n]
+    X, y, pred = X[shown], y[shown], pred[shown]
     vmax = 1.0 if X.max() <= 1 else 255.0
 
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
@@ -263,7 +268,7 @@ def mnist_predictions(model, X, y, path=None, n=25):
         _digit(ax, x.reshape(28, 28), p, t, vmax)
     for ax in axes[n:]:
         ax.set_axis_off()
-    fig.suptitle(f"{int((pred != y).sum())} of {n} wrong")
+    fig.suptitle(f"{int(wrong.sum())} of {len(wrong)} wrong, mistakes first")
     fig.tight_layout()
     return _finish(fig, path)
 
