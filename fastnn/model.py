@@ -312,6 +312,16 @@ class Sequential:
         from fastnn.io import save
         save(self, path)
 
+    def to_onnx(self, path, opset=None):
+        """Write the model as an ONNX graph at `path`; see `fastnn.export.to_onnx`."""
+        from fastnn.export import to_onnx
+        return to_onnx(self, path, opset)
+
+    def to_torch(self):
+        """An equivalent torch.nn.Sequential; see `fastnn.export.to_torch`."""
+        from fastnn.export import to_torch
+        return to_torch(self)
+
     def summary(self, file=None):
         """Print the layers, their output shapes and parameter counts, and the totals."""
         if not self.built:
