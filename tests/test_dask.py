@@ -1,0 +1,102 @@
+"""Sweeps on a Dask cluster: a real LocalCluster (a scheduler and 2 worker processes).
+
+The searches run fastnn's estimators through joblib's Dask backend and must give the same
+cv_results_ as the same search run serially; each fit in a worker uses its worker's share
+of threads; an unreachable scheduler gives a one-line error.
+"""
+import logging
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastnn as fnn
+from fastnn.parallel import fit_threads, threads_for_this_worker
+from tests.conftest import ROOT
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def client():
+    """A Client of a LocalCluster: 2 worker processes with 1 thread each."""
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0", silence_logs=logging.ERROR)
+    with cluster, distributed.Client(cluster) as client:
+        yield client
+
+
+# ---- threads ---------------------------------------------------------------------------
+
+class NumbaThreads:
+    """A callback that records Numba's thread count while fit runs."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs):
+        import numba
+        self.seen.append(numba.get_num_threads())
+        return False
+
+
+def fit_in_worker():
+    """Run in a worker: (threads Numba had during a fit, threads outside it, the share)."""
+    import numba
+    X, y = fnn.datasets.moons(64, seed=0)
+    model = fnn.mlp([2, 8, 2], backend="numba", seed=0)
+    probe = NumbaThreads()
+    with fit_threads():
+        model.fit(X, y, epochs=2, callbacks=[probe], verbose=0)
+    return probe.seen, numba.get_num_threads(), threads_for_this_worker()
+
+
+def test_a_fit_in_a_one_thread_worker_uses_one_numba_thread(client):
+    import numba
+    seen, after, share = client.submit(fit_in_worker, pure=False).result()
+    assert seen == [1, 1]
+    assert share == 1
+    assert after == numba.config.NUMBA_NUM_THREADS  # the worker's own setting is restored
+
+
+def test_outside_a_worker_nothing_changes():
+    import numba
+    before = numba.get_num_threads()
+    assert threads_for_this_worker() is None
+    with fit_threads() as threads:
+        assert threads is None and numba.get_num_threads() == before
+    with fit_threads(1) as threads:
+        assert threads == 1 and numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+
+
+def test_a_two_thread_worker_shares_its_threads():
+    """A lone task gets both threads of a 2-thread worker (capped by Numba's maximum)."""
+    import numba
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                       dashboard_address=":0", silence_logs=logging.ERROR)
+    with cluster, distributed.Client(cluster) as client:
+        share = client.submit(threads_for_this_worker, pure=False).result()
+    assert share == min(2, numba.config.NUMBA_NUM_THREADS)
+
+
+# ---- an unreachable cluster ------------------------------------------------------------
+
+def unused_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_example_says_when_the_scheduler_cannot_be_reached():
+    address = f"tcp://127.0.0.1:{unused_port()}"
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "sweep_dask.py"),
+                             "--scheduler", address, "--timeout", "2"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("sweep_dask.py: error: cannot reach the Dask scheduler at "
+                               f"{address} within 2 s")
