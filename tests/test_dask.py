@@ -82,6 +82,68 @@ def test_a_two_thread_worker_shares_its_threads():
     assert share == min(2, numba.config.NUMBA_NUM_THREADS)
 
 
+# ---- searches: the same results on the cluster as serially ------------------------------
+
+def small_problem():
+    X, y = fnn.datasets.spirals(120, n_classes=3, noise=0.2, seed=0)
+    return X, y
+
+
+def estimator(**params):
+    from fastnn.sklearn import MLPClassifier
+    return MLPClassifier(max_iter=15, batch_size=16, random_state=0, backend="numpy",
+                         **params)
+
+
+def on_cluster(client, run):
+    """run() under joblib's Dask backend, checking that its fits ran on the workers."""
+    import joblib
+    with distributed.get_task_stream(client) as tasks, joblib.parallel_backend("dask"):
+        result = run()
+    assert tasks.data, "no task ran on the cluster"
+    return result
+
+
+RESULT_KEYS = ("params", "mean_test_score", "std_test_score", "rank_test_score",
+               "split0_test_score", "split1_test_score", "split2_test_score")
+
+
+def assert_same_results(a, b):
+    assert a["params"] == b["params"]
+    for key in RESULT_KEYS[1:]:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_grid_search_on_the_cluster_equals_serial(client):
+    from sklearn.model_selection import GridSearchCV
+    X, y = small_problem()
+    grid = {"hidden_layer_sizes": [(8,), (16,)], "learning_rate_init": [1e-3, 1e-2]}
+
+    def search():
+        return GridSearchCV(estimator(), grid, cv=3).fit(X, y)
+    serial = search()
+    clustered = on_cluster(client, search)
+    assert_same_results(clustered.cv_results_, serial.cv_results_)
+    assert clustered.best_params_ == serial.best_params_
+    np.testing.assert_array_equal(clustered.predict_proba(X), serial.predict_proba(X))
+
+
+def test_randomized_search_and_cross_val_score_on_the_cluster(client):
+    from sklearn.model_selection import RandomizedSearchCV, cross_val_score
+    X, y = small_problem()
+    space = {"hidden_layer_sizes": [(4,), (8,), (16,)], "alpha": [1e-4, 1e-3, 1e-2],
+             "activation": ["relu", "tanh"]}
+
+    def search():
+        return RandomizedSearchCV(estimator(), space, n_iter=3, cv=3,
+                                  random_state=1).fit(X, y)
+    assert_same_results(on_cluster(client, search).cv_results_, search().cv_results_)
+
+    def scores():
+        return cross_val_score(estimator(hidden_layer_sizes=(8,)), X, y, cv=3)
+    np.testing.assert_array_equal(on_cluster(client, scores), scores())
+
+
 # ---- an unreachable cluster ------------------------------------------------------------
 
 def unused_port():
