@@ -53,11 +53,17 @@ def connect(args):
         return Client(cluster)
     try:
         return Client(args.scheduler, timeout=args.timeout)
-    except (OSError, TimeoutError, ValueError) as err:  # refused, timed out, bad address
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        print(f"{PROG}: error: cannot reach the Dask scheduler at {args.scheduler} within "
-              f"{args.timeout:g} s ({reason})", file=sys.stderr)
-        sys.exit(2)
+    except ValueError as err:  # a malformed address
+        fail(f"invalid scheduler address {args.scheduler!r}: {err}")
+    except OSError:  # refused or timed out
+        fail(f"cannot reach the Dask scheduler at {args.scheduler} within "
+             f"{args.timeout:g} s: is it running, and is the address right?")
+
+
+def fail(message):
+    """Exit with status 2 and a one-line error, as argparse does."""
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    sys.exit(2)
 
 
 def main(argv=None):
@@ -88,7 +94,7 @@ def main(argv=None):
           f"5-fold {scores.mean():.3f} ± {scores.std():.3f}, held out {test_accuracy:.3f}")
     client.close()
     if min(search.best_score_, test_accuracy) < MIN_ACCURACY:
-        sys.exit(f"{PROG}: error: accuracy below {MIN_ACCURACY}")
+        fail(f"accuracy below {MIN_ACCURACY}")
     return 0
 
 

@@ -152,13 +152,26 @@ def unused_port():
         return s.getsockname()[1]
 
 
-def test_example_says_when_the_scheduler_cannot_be_reached():
-    address = f"tcp://127.0.0.1:{unused_port()}"
-    result = subprocess.run([sys.executable, str(ROOT / "examples" / "sweep_dask.py"),
-                             "--scheduler", address, "--timeout", "2"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
+def run_example(*args):
+    return subprocess.run([sys.executable, str(ROOT / "examples" / "sweep_dask.py"), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+def one_line_error(result):
+    assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("sweep_dask.py: error: cannot reach the Dask scheduler at "
-                               f"{address} within 2 s")
+    return lines[0]
+
+
+def test_example_says_when_the_scheduler_cannot_be_reached():
+    address = f"tcp://127.0.0.1:{unused_port()}"
+    line = one_line_error(run_example("--scheduler", address, "--timeout", "2"))
+    assert line == (f"sweep_dask.py: error: cannot reach the Dask scheduler at {address} "
+                    f"within 2 s: is it running, and is the address right?")
+
+
+def test_example_says_when_the_address_is_malformed():
+    line = one_line_error(run_example("--scheduler", "tpc://127.0.0.1:8786"))
+    assert line.startswith("sweep_dask.py: error: invalid scheduler address "
+                           "'tpc://127.0.0.1:8786': unknown address scheme 'tpc'")
