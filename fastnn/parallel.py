@@ -43,13 +43,17 @@ def threads_for_this_worker():
 
 
 @contextmanager
-def fit_threads(threads=None):
+def fit_threads(threads=None, backend="numba"):
     """Within the block, Numba kernels called from this thread use `threads` threads, or,
     when it is None, `threads_for_this_worker()` (outside a Dask worker: unchanged).
 
     Numba's thread count belongs to the calling thread, so fits in other threads of the
-    same process keep their own.
+    same process keep their own. A model on another `backend` has no threads to set: the
+    block runs unchanged (and Numba is not imported). Yields the count set, or None.
     """
+    if backend != "numba":
+        yield None
+        return
     if threads is None:
         threads = threads_for_this_worker()
     if threads is None:

@@ -70,6 +70,8 @@ def test_outside_a_worker_nothing_changes():
     with fit_threads(1) as threads:
         assert threads == 1 and numba.get_num_threads() == 1
     assert numba.get_num_threads() == before
+    with fit_threads(1, backend="numpy") as threads:
+        assert threads is None and numba.get_num_threads() == before
 
 
 def test_a_two_thread_worker_shares_its_threads():
