@@ -105,16 +105,37 @@ class Sequential:
         n_params = sum(layer.n_params for layer in self.layers)
         self.params = np.zeros(n_params, self.dtype)
         self.grads = np.zeros(n_params, self.dtype)
+        self._bind_layers()
+        for layer in self.layers:
+            layer.initialize(self.rng)
+        self.optimizer.build(n_params, self.dtype)
+        self.rows = 0
+        self.built = True
+
+    def _bind_layers(self):
+        """Make every layer's parameters and gradients views into the flat buffers."""
         start = 0
         for layer in self.layers:
             stop = start + layer.n_params
             layer.param_at = start
             layer.bind(self.params[start:stop], self.grads[start:stop])
-            layer.initialize(self.rng)
             start = stop
-        self.optimizer.build(n_params, self.dtype)
-        self.rows = 0
-        self.built = True
+
+    # Pickling keeps data only: the backend by name, the flat parameter, gradient and
+    # optimizer buffers; views, the workspace and the kernel module are rebuilt.
+    WORKSPACE = ("kernels", "work", "scratch", "x_buffer", "label_buffer", "y_buffer",
+                 "no_dx", "inputs", "tables")
+
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in self.WORKSPACE}
+        state["rows"] = 0  # the workspace is allocated again on first use
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.kernels = backends.load(self.backend)
+        if self.built:
+            self._bind_layers()
 
     def allocate(self, rows):
         """Make sure the workspace holds `rows` samples; smaller batches use [:n] views."""
