@@ -7,7 +7,8 @@ import numpy as np
 from fastnn import backend as backends
 from fastnn import losses
 from fastnn import optim
-from fastnn.checks import as_array, as_features, flag, integer, option, positive_int, same_length
+from fastnn.checks import (as_features, flag, integer, number, option, positive_int,
+                           same_length, sample_weights)
 from fastnn.epoch import describe, layer_tables, unsupported
 from fastnn.errors import DTypeError, HyperParameterError, NonFiniteError, ShapeError
 from fastnn.layers import Dense, Dropout, Layer
@@ -251,22 +252,8 @@ class Sequential:
         return X, targets
 
     def sample_weights(self, sample_weight, n):
-        """sample_weight as a checked (n,) array of this model's dtype: finite, ≥ 0, not all 0."""
-        w = as_array(sample_weight, "sample_weight")
-        if w.dtype.kind not in "biuf":
-            raise DTypeError(f"sample_weight must hold numbers, got dtype {w.dtype}")
-        if w.shape != (n,):
-            raise ShapeError(f"sample_weight must have shape ({n},), one weight per sample, "
-                             f"got {w.shape}")
-        if not np.isfinite(w).all():
-            i = int(np.argmax(~np.isfinite(w)))
-            raise NonFiniteError(f"sample_weight must be finite; weight {i} is {w[i]}")
-        if (w < 0).any():
-            i = int(np.argmax(w < 0))
-            raise HyperParameterError(f"Invalid sample_weight: weight {i} is {w[i]} (must be ≥ 0)")
-        if n and not w.any():
-            raise HyperParameterError("sample_weight sums to 0: no sample would count")
-        return np.ascontiguousarray(w, self.dtype)
+        """sample_weight as a checked (n,) array of this model's dtype (`checks.sample_weights`)."""
+        return sample_weights(sample_weight, n, self.dtype)
 
     def predict_proba(self, X):
         """Output-layer activations (N, n_outputs): probabilities for softmax/sigmoid."""
@@ -324,6 +311,12 @@ class Sequential:
             self.forward(X, logits=True)
             loss = self.backward(targets, weights)
         return loss, [g.copy() for layer in self.dense_layers for g in (layer.dW, layer.db)]
+
+    def set_l2(self, l2):
+        """Give every Dense layer the L2 penalty l2·ΣW² (the driver's tables are redone)."""
+        for layer in self.dense_layers:
+            layer.l2 = number("l2", l2, low=0)
+        self.rows = 0  # the tables hold the penalties: allocate lays them out again
 
     def get_weights(self):
         """[W1, b1, W2, b2, ...] as copies, each W shaped (in, out)."""
