@@ -99,7 +99,8 @@ def sample_weights(values, n, dtype):
         raise HyperParameterError(f"Invalid sample_weight: weight {i} is {show(w[i])} "
                                   f"(must be ≥ 0)")
     if n and not w.any():
-        raise HyperParameterError("sample_weight sums to 0: no sample would count")
+        raise HyperParameterError("sample_weight sums to zero: every weight is 0, so no sample "
+                                  "would count")
     return np.ascontiguousarray(w, dtype)
 
 

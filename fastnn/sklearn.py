@@ -300,10 +300,12 @@ class _BaseMLP(BaseEstimator):
     # ---- prediction ------------------------------------------------------------------
 
     def _outputs(self, X):
-        """The output layer's activations (N, n_outputs_) for checked X."""
+        """The output layer's activations (N, n_outputs_) for checked X, in X's dtype when
+        that is float32 and else in float64 (as scikit-learn's MLPs return them)."""
         check_is_fitted(self)
+        dtype = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
         X = validate_data(self, X, reset=False, dtype=np.dtype(self.dtype))
-        return self.model_.predict_proba(X)
+        return self.model_.predict_proba(X).astype(dtype, copy=False)
 
     @property
     def coefs_(self):

@@ -135,7 +135,7 @@ def test_fit_with_integer_weights_equals_fit_on_repeated_rows(loss, backend, rng
 
 @pytest.mark.parametrize("weights, error", [(np.ones(3), "shape"), ([1, -1, 1, 1], "≥ 0"),
                                             ([1, np.nan, 1, 1], "finite"),
-                                            (np.zeros(4), "sums to 0"),
+                                            (np.zeros(4), "sums to zero"),
                                             (["a"] * 4, "numbers")])
 def test_bad_sample_weights_are_refused(weights, error):
     model = fnn.mlp([2, 3], backend="numpy")
