@@ -13,6 +13,7 @@ from fastnn.epoch import describe, layer_tables, unsupported
 from fastnn.errors import DTypeError, HyperParameterError, NonFiniteError, ShapeError
 from fastnn.layers import Dense, Dropout, Layer
 from fastnn.optim import Adam
+from fastnn.parallel import threads_for_this_worker
 
 CHUNK = 1024  # rows per kernel call when predicting or evaluating
 
@@ -41,7 +42,9 @@ class Sequential:
         step from Python. `training_path()` says which one runs.
     threads : int, optional
         How many threads this model's Numba kernels use in fit, predict and evaluate (at
-        most NUMBA_NUM_THREADS); default Numba's setting. Results do not depend on it.
+        most NUMBA_NUM_THREADS); default Numba's setting, or in a Dask worker the share of
+        its threads that `fastnn.parallel.threads_for_this_worker` gives. Results do not
+        depend on it.
     """
 
     def __init__(self, layers=None, loss="cce", optimizer=None, seed=0, backend=None,
@@ -220,10 +223,12 @@ class Sequential:
 
     def threads_in_use(self):
         """A context in which Numba kernels called from this Python thread use
-        self.threads threads (Numba's setting is per calling thread)."""
-        if self.threads is None or self.backend != "numba":
+        self.threads threads, else in a Dask worker its share of the worker's threads
+        (Numba's setting is per calling thread)."""
+        if self.backend != "numba":
             return nullcontext()
-        return _numba_threads(self.threads)
+        threads = self.threads if self.threads is not None else threads_for_this_worker()
+        return nullcontext() if threads is None else _numba_threads(threads)
 
     # ---- the public API ----------------------------------------------------------------
 

@@ -4,11 +4,10 @@ A joblib or Dask worker runs several fits side by side; if each fit let Numba st
 thread per core, the cores would be oversubscribed. joblib's process workers need
 nothing from us: joblib sets ``NUMBA_NUM_THREADS`` in each worker (its
 ``inner_max_num_threads``), which is Numba's default there. A Dask worker sets no such
-variable, so a fit there takes its share of the worker's threads
-(`threads_for_this_worker`).
+variable, so there a model without its own ``threads`` runs its kernels on its share of
+the worker's threads (`threads_for_this_worker`, read by `Sequential.threads_in_use`).
 """
 import sys
-from contextlib import contextmanager
 
 
 def dask_worker():
@@ -40,29 +39,3 @@ def threads_for_this_worker():
     share = state.nthreads // max(1, getattr(state, "executing_count", 1))
     import numba
     return max(1, min(share, numba.config.NUMBA_NUM_THREADS))
-
-
-@contextmanager
-def fit_threads(threads=None, backend="numba"):
-    """Within the block, Numba kernels called from this thread use `threads` threads, or,
-    when it is None, `threads_for_this_worker()` (outside a Dask worker: unchanged).
-
-    Numba's thread count belongs to the calling thread, so fits in other threads of the
-    same process keep their own. A model on another `backend` has no threads to set: the
-    block runs unchanged (and Numba is not imported). Yields the count set, or None.
-    """
-    if backend != "numba":
-        yield None
-        return
-    if threads is None:
-        threads = threads_for_this_worker()
-    if threads is None:
-        yield None
-        return
-    import numba
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        yield threads
-    finally:
-        numba.set_num_threads(previous)

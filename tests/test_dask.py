@@ -13,15 +13,22 @@ import numpy as np
 import pytest
 
 import fastnn as fnn
-from fastnn.parallel import fit_threads, threads_for_this_worker
+from fastnn.parallel import threads_for_this_worker
 from tests.conftest import ROOT
 
 distributed = pytest.importorskip("distributed")
+pytest.importorskip("sklearn")
+pytestmark = pytest.mark.filterwarnings("ignore:Stochastic Optimizer")
 
 
 @pytest.fixture(scope="module")
 def client():
-    """A Client of a LocalCluster: 2 worker processes with 1 thread each."""
+    """A Client of a LocalCluster: 2 worker processes with 1 thread each.
+
+    The Numba kernels the workers run are compiled here first, so that the workers load
+    them from Numba's file cache instead of each compiling them again.
+    """
+    warm_up()
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=":0", silence_logs=logging.ERROR)
     with cluster, distributed.Client(cluster) as client:
@@ -43,14 +50,45 @@ class NumbaThreads:
 
 
 def fit_in_worker():
-    """Run in a worker: (threads Numba had during a fit, threads outside it, the share)."""
+    """Run in a worker: (threads Numba had during a fit, threads after it, the share)."""
     import numba
     X, y = fnn.datasets.moons(64, seed=0)
     model = fnn.mlp([2, 8, 2], backend="numba", seed=0)
     probe = NumbaThreads()
-    with fit_threads():
-        model.fit(X, y, epochs=2, callbacks=[probe], verbose=0)
+    model.fit(X, y, epochs=2, callbacks=[probe], verbose=0)
     return probe.seen, numba.get_num_threads(), threads_for_this_worker()
+
+
+def estimator_fit_in_worker(solver):
+    """Run in a worker: Numba's thread counts each time the estimator's fit reached the
+    training loop (adam) or the gradient (lbfgs)."""
+    import numba
+
+    from fastnn import model as model_module
+    from fastnn.sklearn import MLPClassifier
+    seen = []
+    name = "fit" if solver == "adam" else "compute_gradients"
+    original = getattr(model_module.Sequential, name)
+
+    def recording(self, *args, **kwargs):
+        with self.threads_in_use():
+            seen.append(numba.get_num_threads())
+        return original(self, *args, **kwargs)
+    setattr(model_module.Sequential, name, recording)
+    try:
+        X, y = fnn.datasets.moons(64, seed=0)
+        MLPClassifier((8,), solver=solver, max_iter=3, backend="numba").fit(X, y)
+    finally:
+        setattr(model_module.Sequential, name, original)
+    return seen
+
+
+def warm_up():
+    from fastnn.sklearn import MLPClassifier
+    fit_in_worker()
+    X, y = fnn.datasets.moons(64, seed=0)
+    for solver in ("adam", "lbfgs"):
+        MLPClassifier((8,), solver=solver, max_iter=3, backend="numba").fit(X, y)
 
 
 def test_a_fit_in_a_one_thread_worker_uses_one_numba_thread(client):
@@ -61,17 +99,23 @@ def test_a_fit_in_a_one_thread_worker_uses_one_numba_thread(client):
     assert after == numba.config.NUMBA_NUM_THREADS  # the worker's own setting is restored
 
 
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_the_estimators_fit_in_a_one_thread_worker_uses_one_numba_thread(client, solver):
+    seen = client.submit(estimator_fit_in_worker, solver, pure=False).result()
+    assert seen and set(seen) == {1}
+
+
 def test_outside_a_worker_nothing_changes():
     import numba
-    before = numba.get_num_threads()
     assert threads_for_this_worker() is None
-    with fit_threads() as threads:
-        assert threads is None and numba.get_num_threads() == before
-    with fit_threads(1) as threads:
-        assert threads == 1 and numba.get_num_threads() == 1
+    model = fnn.mlp([2, 3, 2], backend="numba")
+    before = numba.get_num_threads()
+    with model.threads_in_use():
+        assert numba.get_num_threads() == before
+    model.threads = 1
+    with model.threads_in_use():
+        assert numba.get_num_threads() == 1
     assert numba.get_num_threads() == before
-    with fit_threads(1, backend="numpy") as threads:
-        assert threads is None and numba.get_num_threads() == before
 
 
 def test_a_two_thread_worker_shares_its_threads():
