@@ -15,10 +15,12 @@ import pytest
 import fastnn as fnn
 from fastnn.parallel import threads_for_this_worker
 from tests.conftest import ROOT
+from tests.test_examples import example_env
 
 distributed = pytest.importorskip("distributed")
 pytest.importorskip("sklearn")
-pytestmark = pytest.mark.filterwarnings("ignore:Stochastic Optimizer")
+pytestmark = [pytest.mark.filterwarnings("ignore:Stochastic Optimizer"),
+              pytest.mark.filterwarnings("ignore:lbfgs failed to converge")]
 
 
 @pytest.fixture(scope="module")
@@ -200,7 +202,8 @@ def unused_port():
 
 def run_example(*args):
     return subprocess.run([sys.executable, str(ROOT / "examples" / "sweep_dask.py"), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, env=example_env(), capture_output=True, text=True,
+                          timeout=300)
 
 
 def one_line_error(result):
@@ -208,6 +211,14 @@ def one_line_error(result):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     return lines[0]
+
+
+def test_example_sweeps_on_a_local_cluster():
+    result = run_example()  # its own checks: accuracies of at least 0.9
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Dask cluster: 2 workers" in result.stdout
+    assert "30 fits in" in result.stdout and "best {" in result.stdout
+    assert "Warning" not in result.stderr, result.stderr
 
 
 def test_example_says_when_the_scheduler_cannot_be_reached():
