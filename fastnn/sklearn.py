@@ -79,6 +79,11 @@ class _BaseMLP(BaseEstimator):
                                       f"or a sequence of ints)") from None
         for size in sizes:
             integer("hidden_layer_sizes", size, 1)
+        renamed = {fastnn: name for name, fastnn in ACTIVATIONS.items() if fastnn != name}
+        if isinstance(self.activation, str) and self.activation in renamed:
+            raise HyperParameterError(
+                f"unknown activation {self.activation!r}: scikit-learn calls it "
+                f"{renamed[self.activation]!r} (choose one of {sorted(ACTIVATIONS)})")
         known_name("activation", self.activation, ACTIVATIONS)
         known_name("solver", self.solver, SOLVERS)
         known_name("learning_rate", self.learning_rate, LEARNING_RATES)
@@ -160,6 +165,7 @@ class _BaseMLP(BaseEstimator):
         self.n_outputs_, self.n_layers_ = n_outputs, len(hidden) + 2
         self.out_activation_ = out_activation
         self.n_iter_, self.t_ = 0, 0
+        self._best_params = model.params.copy()
         if self.solver != "lbfgs":
             self.loss_curve_, self._no_improvement_count = [], 0
             if self.early_stopping:
@@ -328,7 +334,7 @@ _PARAMETERS_DOC = """
     Parameters are scikit-learn's (see ``sklearn.neural_network.{name}``), plus:
 
     dropout : float, default=0.0
-        Dropout rate after every hidden layer (fastnn's own).
+        Dropout rate after every hidden layer, for the stochastic solvers (fastnn's own).
     dtype : {{"float32", "float64"}}, default="float32"
         The network's floating-point type.
     backend : {{"numba", "numpy"}}, optional

@@ -385,6 +385,12 @@ def test_bad_hyper_parameters_name_themselves(params, name):
         MLPClassifier(**params).fit(X, y)
 
 
+def test_fastnn_activation_names_point_to_sklearns():
+    X, y = blobs(20)
+    with pytest.raises(ValueError, match="scikit-learn calls it 'logistic'"):
+        MLPClassifier(activation="sigmoid").fit(X, y)
+
+
 def test_unsupported_regression_loss_is_refused():
     X, y = regression(20)
     with pytest.raises(ValueError, match="loss"):
