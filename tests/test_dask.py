@@ -120,6 +120,24 @@ def test_outside_a_worker_nothing_changes():
     assert numba.get_num_threads() == before
 
 
+def threads_in_fit():
+    import numba
+    with fnn.mlp([2, 3, 2], backend="numba").threads_in_use():
+        return numba.get_num_threads()
+
+
+def test_joblib_process_workers_already_limit_numba():
+    """joblib's loky workers start with NUMBA_NUM_THREADS = cores // n_jobs (unless it is
+    set already), which a model without its own threads keeps."""
+    import os
+
+    import joblib
+    expected = int(os.environ.get("NUMBA_NUM_THREADS") or max(1, joblib.cpu_count() // 2))
+    got = joblib.Parallel(n_jobs=2, backend="loky")(
+        joblib.delayed(threads_in_fit)() for _ in range(2))
+    assert got == [expected] * 2
+
+
 def test_a_two_thread_worker_shares_its_threads():
     """A lone task gets both threads of a 2-thread worker (capped by Numba's maximum)."""
     import numba
