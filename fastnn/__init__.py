@@ -6,6 +6,7 @@ compile on first use.
 from fastnn import datasets, errors, plot
 from fastnn.callbacks import EarlyStopping
 from fastnn.config import show_config
+from fastnn.export import from_torch
 from fastnn.io import load
 from fastnn.layers import Dense, Dropout
 from fastnn.model import Sequential, mlp
@@ -17,4 +18,5 @@ __version__ = "0.1.0"
 
 __all__ = ["Sequential", "mlp", "Dense", "Dropout", "SGD", "Adam", "AdamW", "RMSprop",
            "StepLR", "ExponentialLR", "CosineAnnealingLR", "ReduceLROnPlateau",
-           "EarlyStopping", "History", "load", "datasets", "plot", "errors", "show_config"]
+           "EarlyStopping", "History", "load", "datasets", "plot", "errors", "show_config",
+           "from_torch"]

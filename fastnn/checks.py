@@ -83,6 +83,27 @@ def same_length(X, y, names=("X", "y")):
         raise ShapeError(f"{names[0]} has {len(X)} samples but {names[1]} has {len(y)}")
 
 
+def sample_weights(values, n, dtype):
+    """values as a C-contiguous (n,) array of `dtype`: numbers, finite, ≥ 0, not all 0."""
+    w = as_array(values, "sample_weight")
+    if w.dtype.kind not in "biuf":
+        raise DTypeError(f"sample_weight must hold numbers, got dtype {w.dtype}")
+    if w.shape != (n,):
+        raise ShapeError(f"sample_weight must have shape ({n},), one weight per sample, "
+                         f"got {w.shape}")
+    if not np.isfinite(w).all():
+        i = int(np.argmax(~np.isfinite(w)))
+        raise NonFiniteError(f"sample_weight must be finite; weight {i} is {show(w[i])}")
+    if (w < 0).any():
+        i = int(np.argmax(w < 0))
+        raise HyperParameterError(f"Invalid sample_weight: weight {i} is {show(w[i])} "
+                                  f"(must be ≥ 0)")
+    if n and not w.any():
+        raise HyperParameterError("sample_weight sums to zero: every weight is 0, so no sample "
+                                  "would count")
+    return np.ascontiguousarray(w, dtype)
+
+
 def _is_real(value):
     return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
 

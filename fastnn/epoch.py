@@ -155,7 +155,15 @@ class Steps:
 
 
 class StepByStep(Steps):
-    """Each step through Sequential.train_step: one Python call per layer and kernel."""
+    """Each step through Sequential.train_step: one Python call per layer and kernel.
+
+    weights: sample weights (N,) in the model's dtype, or None for a plain mean.
+    """
+
+    def __init__(self, model, X, targets, rows, weights=None):
+        super().__init__(model, X, targets, rows)
+        self.weights = weights
+        self.batch_weights = None if weights is None else np.empty(rows, model.dtype)
 
     def steps(self, order, first, count, at, replay=False):
         model = self.model
@@ -167,7 +175,11 @@ class StepByStep(Steps):
             t = model.label_buffer[:n] if labels else model.y_buffer[:n]
             model.kernels.gather_rows(x, self.X, index)
             np.take(self.targets, index, axis=0, out=t, mode="clip")  # "clip": unbuffered
-            loss, hits = model.train_step(x, t)
+            w = None
+            if self.weights is not None:
+                w = self.batch_weights[:n]
+                np.take(self.weights, index, out=w, mode="clip")
+            loss, hits = model.train_step(x, t, w)
             self.losses[at + s], self.hits[at + s] = loss, hits
             if not math.isfinite(loss):
                 return s

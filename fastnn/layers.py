@@ -56,6 +56,11 @@ class Layer:
 
     n_params = 0
     trainable = False
+    # views into the model's buffers: not pickled, the model binds them again
+    VIEWS = ("W", "b", "dW", "db", "out", "dout", "dz", "z", "mask", "scratch", "work_at")
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in self.VIEWS}
 
     def build(self, n_inputs):
         """Check the input size against the previous layer; return the output size."""

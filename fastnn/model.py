@@ -7,11 +7,13 @@ import numpy as np
 from fastnn import backend as backends
 from fastnn import losses
 from fastnn import optim
-from fastnn.checks import as_features, flag, integer, option, positive_int, same_length
+from fastnn.checks import (as_features, flag, integer, number, option, positive_int,
+                           same_length, sample_weights)
 from fastnn.epoch import describe, layer_tables, unsupported
 from fastnn.errors import DTypeError, HyperParameterError, NonFiniteError, ShapeError
 from fastnn.layers import Dense, Dropout, Layer
 from fastnn.optim import Adam
+from fastnn.parallel import threads_for_this_worker
 
 CHUNK = 1024  # rows per kernel call when predicting or evaluating
 
@@ -42,7 +44,9 @@ class Sequential:
         step from Python. `training_path()` says which one runs.
     threads : int, optional
         How many threads this model's Numba kernels use in fit, predict and evaluate (at
-        most NUMBA_NUM_THREADS); default Numba's setting. Results do not depend on it.
+        most NUMBA_NUM_THREADS); default Numba's setting, or in a Dask worker the share of
+        its threads that `fastnn.parallel.threads_for_this_worker` gives. Results do not
+        depend on it.
     """
 
     def __init__(self, layers=None, loss="cce", optimizer=None, seed=0, backend=None,
@@ -106,16 +110,37 @@ class Sequential:
         n_params = sum(layer.n_params for layer in self.layers)
         self.params = np.zeros(n_params, self.dtype)
         self.grads = np.zeros(n_params, self.dtype)
+        self._bind_layers()
+        for layer in self.layers:
+            layer.initialize(self.rng)
+        self.optimizer.build(n_params, self.dtype)
+        self.rows = 0
+        self.built = True
+
+    def _bind_layers(self):
+        """Make every layer's parameters and gradients views into the flat buffers."""
         start = 0
         for layer in self.layers:
             stop = start + layer.n_params
             layer.param_at = start
             layer.bind(self.params[start:stop], self.grads[start:stop])
-            layer.initialize(self.rng)
             start = stop
-        self.optimizer.build(n_params, self.dtype)
-        self.rows = 0
-        self.built = True
+
+    # Pickling keeps data only: the backend by name, the flat parameter, gradient and
+    # optimizer buffers; views, the workspace and the kernel module are rebuilt.
+    WORKSPACE = ("kernels", "work", "scratch", "x_buffer", "label_buffer", "y_buffer",
+                 "no_dx", "no_weights", "inputs", "tables")
+
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in self.WORKSPACE}
+        state["rows"] = 0  # the workspace is allocated again on first use
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.kernels = backends.load(self.backend)
+        if self.built:
+            self._bind_layers()
 
     def allocate(self, rows):
         """Make sure the workspace holds `rows` samples; smaller batches use [:n] views."""
@@ -147,6 +172,7 @@ class Sequential:
             self.label_buffer = np.empty(0, np.int64)
             self.y_buffer = np.empty((rows, self.n_outputs), self.dtype)
         self.no_dx = np.empty((0, self.n_inputs), self.dtype)
+        self.no_weights = np.empty(0, self.dtype)  # the loss kernels' "uniform weights"
         self.inputs = [None] * len(self.layers)  # what each layer got in the last forward
         self.rows = rows
         self.tables = layer_tables(self)  # the layers, as the driver kernels read them
@@ -161,11 +187,13 @@ class Sequential:
             x = layer.forward(self.kernels, x, training, logits=logits and i == last)
         return x
 
-    def backward(self, targets):
-        """After forward(x, training=True, logits=True): fill self.grads; return the loss."""
+    def backward(self, targets, weights=None):
+        """After forward(x, training=True, logits=True): fill self.grads; return the loss
+        (weighted by `weights` (n,), a mean over the samples when None)."""
         last = self.layers[-1]
         n = len(targets)
-        loss = getattr(self.kernels, self.loss.kernel)(last.dout[:n], last.out[:n], targets)
+        loss = getattr(self.kernels, self.loss.kernel)(
+            last.dout[:n], last.out[:n], targets, self.no_weights if weights is None else weights)
         for i in range(len(self.layers) - 1, -1, -1):
             dx = self.no_dx if i == 0 else self.layers[i - 1].dout[:n]
             self.layers[i].backward(self.kernels, self.inputs[i], dx,
@@ -182,13 +210,13 @@ class Sequential:
             return 0
         return getattr(self.kernels, self.loss.hits)(logits, targets)
 
-    def train_step(self, x, targets):
-        """One optimizer step on a batch; returns (loss, hits).
+    def train_step(self, x, targets, weights=None):
+        """One optimizer step on a batch (sample `weights` (n,) or None); returns (loss, hits).
 
         A non-finite loss skips the update, so the weights stay the last finite ones.
         """
         logits = self.forward(x, training=True, logits=True)
-        loss = self.backward(targets)
+        loss = self.backward(targets, weights)
         hits = self.hits(logits, targets)
         if math.isfinite(loss):
             self.optimizer.step(self.kernels, self.params, self.grads)
@@ -196,16 +224,19 @@ class Sequential:
 
     def threads_in_use(self):
         """A context in which Numba kernels called from this Python thread use
-        self.threads threads (Numba's setting is per calling thread)."""
-        if self.threads is None or self.backend != "numba":
+        self.threads threads, else in a Dask worker its share of the worker's threads
+        (Numba's setting is per calling thread)."""
+        if self.backend != "numba":
             return nullcontext()
-        return _numba_threads(self.threads)
+        threads = self.threads if self.threads is not None else threads_for_this_worker()
+        return nullcontext() if threads is None else _numba_threads(threads)
 
     # ---- the public API ----------------------------------------------------------------
 
     def fit(self, X, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
-            callbacks=None, scheduler=None, shuffle=True, verbose=1):
-        """Train on X (N, n_inputs) and targets y; returns a `History`.
+            callbacks=None, scheduler=None, shuffle=True, verbose=1, sample_weight=None):
+        """Train on X (N, n_inputs) and targets y (sample_weight (N,) optional); returns a
+        `History`.
 
         y holds integer labels (N,) or one-hot rows for "cce", 0/1 values for "bce", and
         target values (N,) or (N, n_outputs) for "mse". See `fastnn.training.fit`.
@@ -215,7 +246,7 @@ class Sequential:
             return fit(self, X, y, epochs=epochs, batch_size=batch_size,
                        validation_data=validation_data, validation_split=validation_split,
                        callbacks=callbacks, scheduler=scheduler, shuffle=shuffle,
-                       verbose=verbose)
+                       verbose=verbose, sample_weight=sample_weight)
 
     def prepare(self, X, y):
         """Checked, converted (X, targets) for this model."""
@@ -225,6 +256,10 @@ class Sequential:
         targets = self.loss.targets(y, self.n_outputs, self.dtype)
         same_length(X, targets)
         return X, targets
+
+    def sample_weights(self, sample_weight, n):
+        """sample_weight as a checked (n,) array of this model's dtype (`checks.sample_weights`)."""
+        return sample_weights(sample_weight, n, self.dtype)
 
     def predict_proba(self, X):
         """Output-layer activations (N, n_outputs): probabilities for softmax/sigmoid."""
@@ -265,22 +300,29 @@ class Sequential:
             x, t = X[start:start + CHUNK], targets[start:start + CHUNK]
             logits = self.forward(x, logits=True)
             total += len(x) * getattr(self.kernels, self.loss.kernel)(
-                last.dout[:len(x)], logits, t)
+                last.dout[:len(x)], logits, t, self.no_weights)
             hits += self.hits(logits, t)
         result = {"loss": total / len(X) + self.penalty()}
         if self.loss.hits is not None:
             result["accuracy"] = hits / targets.size
         return result
 
-    def compute_gradients(self, X, y):
-        """(loss, grads) of the mean loss over all of X (dropout off); grads align with
-        get_weights()."""
+    def compute_gradients(self, X, y, sample_weight=None):
+        """(loss, grads) of the mean (or `sample_weight`-weighted mean) loss over all of X,
+        penalties included (dropout off); grads align with get_weights()."""
         X, targets = self.prepare(X, y)
+        weights = None if sample_weight is None else self.sample_weights(sample_weight, len(X))
         self.allocate(len(X))
         with self.threads_in_use():
             self.forward(X, logits=True)
-            loss = self.backward(targets)
+            loss = self.backward(targets, weights)
         return loss, [g.copy() for layer in self.dense_layers for g in (layer.dW, layer.db)]
+
+    def set_l2(self, l2):
+        """Give every Dense layer the L2 penalty l2·ΣW² (the driver's tables are redone)."""
+        for layer in self.dense_layers:
+            layer.l2 = number("l2", l2, low=0)
+        self.rows = 0  # the tables hold the penalties: allocate lays them out again
 
     def get_weights(self):
         """[W1, b1, W2, b2, ...] as copies, each W shaped (in, out)."""
@@ -312,6 +354,16 @@ class Sequential:
         """Write architecture, weights and optimizer state to `path` (.npz), atomically."""
         from fastnn.io import save
         save(self, path)
+
+    def to_onnx(self, path, opset=None):
+        """Write the model as an ONNX graph at `path`; see `fastnn.export.to_onnx`."""
+        from fastnn.export import to_onnx
+        return to_onnx(self, path, opset)
+
+    def to_torch(self):
+        """An equivalent torch.nn.Sequential; see `fastnn.export.to_torch`."""
+        from fastnn.export import to_torch
+        return to_torch(self)
 
     def summary(self, file=None):
         """Print the layers, their output shapes and parameter counts, and the totals."""

@@ -41,6 +41,15 @@ class Optimizer:
         for name, row in zip(self.state_names, self.state):
             setattr(self, name, row)
 
+    def __getstate__(self):  # the named rows are views of `state`: bound again on load
+        return {k: v for k, v in self.__dict__.items() if k not in self.state_names}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        if self.state is not None:
+            for name, row in zip(self.state_names, self.state):
+                setattr(self, name, row)
+
     def step(self, k, params, grads):
         """Update params (P,) in place from grads (P,)."""
         if self.clip_norm is not None:

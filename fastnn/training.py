@@ -82,7 +82,7 @@ def _diverged(model, steps, epoch, first, done):
 
 
 def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_split=0.0,
-        callbacks=None, scheduler=None, shuffle=True, verbose=1):
+        callbacks=None, scheduler=None, shuffle=True, verbose=1, sample_weight=None):
     """Train `model` for up to `epochs` passes over (X, y); returns a `History`.
 
     validation_split holds out a seeded (stratified, for classifiers) fraction of X.
@@ -92,7 +92,8 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
     verbose: 0 silent, 1 progress bar (on a terminal) and a line per epoch, 2 a line per
     epoch. A non-finite loss, or an update that makes the parameters non-finite, stops
     training with TrainingDivergedError (a FloatingPointError) naming the epoch and batch;
-    the weights are then those of the last finite step.
+    the weights are then those of the last finite step. sample_weight (N,): each batch's
+    loss is the weighted mean (such fits run step by step, not in the driver kernel).
     """
     epochs = positive_int("epochs", epochs)
     batch_size = positive_int("batch_size", batch_size)
@@ -103,8 +104,12 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
         if not callable(getattr(callback, "on_epoch_end", None)):
             raise DTypeError(f"a callback needs an on_epoch_end(epoch, logs) method, "
                             f"got {type(callback).__name__}")
+    if sample_weight is not None and validation_split:
+        raise HyperParameterError("sample_weight cannot be split by validation_split: "
+                                  "pass validation_data instead")
     X, y, validation = _validation(model, X, y, validation_data, validation_split)
     X, targets = model.prepare(X, y)
+    weights = None if sample_weight is None else model.sample_weights(sample_weight, len(X))
     if validation is not None:
         validation = model.prepare(*validation)
 
@@ -112,7 +117,10 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
     rows = min(batch_size, n_samples)
     # sized once for the batches and the validation chunks, so nothing grows mid-fit
     model.allocate(max(rows, min(len(validation[0]), CHUNK)) if validation else rows)
-    steps = (StepByStep if unsupported(model) else DriverSteps)(model, X, targets, rows)
+    if weights is not None:
+        steps = StepByStep(model, X, targets, rows, weights)
+    else:
+        steps = (StepByStep if unsupported(model) else DriverSteps)(model, X, targets, rows)
     n_batches = math.ceil(n_samples / rows)
     per_sample = targets.size // n_samples  # outputs scored per sample, for accuracy
     history = History()

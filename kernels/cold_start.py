@@ -55,9 +55,9 @@ def halves(dtype, loss, optimizer, dropout=False, penalties=False, clip=False):
     optimizers = {"sgd_step": (vector, vector, vector, real, real, types.boolean),
                   "adam_step": (vector,) * 4 + (real,) * 5 + (integer,),
                   "rmsprop_step": (vector, vector, vector, real, real, real)}
-    losses = {"softmax_cce": (matrix, matrix, indices), "argmax_hits": (matrix, indices),
-              "sigmoid_bce": (matrix,) * 3, "threshold_hits": (matrix,) * 2,
-              "mse": (matrix,) * 3}
+    losses = {"softmax_cce": (matrix, matrix, indices, vector), "argmax_hits": (matrix, indices),
+              "sigmoid_bce": (matrix,) * 3 + (vector,), "threshold_hits": (matrix,) * 2,
+              "mse": (matrix,) * 3 + (vector,)}  # vector: the empty sample weights
     layers = (integer, matrix, table, table_floats)  # mask_at, x, layers, layer_floats
     product = (matrix, vector, matrix, matrix)  # out, scratch, a, b
     here = [("matmul", product), ("matmul_nt", product),

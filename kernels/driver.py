@@ -166,6 +166,8 @@ def train_steps(losses, hits, params, grads, state, work, scratch, x_work, label
     mask_at = 0 * mask_width  # int64 from the start: from `mask_at = 0`, Numba compiled
     # _forward and _step_backward twice, for Literal[int](0) and for int64
     last = layers.shape[0] - 1
+    uniform = params[:0]  # empty sample weights: the loss is a plain mean (weighted fits
+    # run step by step, fastnn.epoch.StepByStep)
     prefetch = rows * X.shape[1] * X.itemsize <= PREFETCH_BYTES
     for s in range(losses.size):
         start = (first + s) * rows
@@ -182,16 +184,16 @@ def train_steps(losses, hits, params, grads, state, work, scratch, x_work, label
             batch_labels = label_work[:n]
             for r in range(n):
                 batch_labels[r] = labels[index[r]]
-            value = softmax_cce(dlogits, logits, batch_labels)  # noqa: F821
+            value = softmax_cce(dlogits, logits, batch_labels, uniform)  # noqa: F821
             hits[s] = argmax_hits(logits, batch_labels)  # noqa: F821
         else:
             targets = y_work[:n]
             gather_rows(targets, Y, index)  # noqa: F821
             if loss == BCE:
-                value = sigmoid_bce(dlogits, logits, targets)  # noqa: F821
+                value = sigmoid_bce(dlogits, logits, targets, uniform)  # noqa: F821
                 hits[s] = threshold_hits(logits, targets)  # noqa: F821
             else:
-                value = mse(dlogits, logits, targets)  # noqa: F821
+                value = mse(dlogits, logits, targets, uniform)  # noqa: F821
                 hits[s] = 0
         value += _step_backward(work, scratch, params, grads, masks, mask_at, x, layers,
                                 layer_floats, dropout, penalties)

@@ -224,21 +224,39 @@ def _dropout(out, x, mask, rate):
             out[i, j] = x[i, j] * scale if mask[i, j] >= rate else zero
 
 
-@jit
-def softmax_cce(dz, z, labels):
-    """z (N, C) logits, labels (N,) integers in [0, C); dz (N, C). Returns the loss.
+@jit(linked=True)
+def _inverse_weight_sum(weights, n):
+    """1 / Σ weights (n when weights is empty: uniform), 0 when they sum to 0."""
+    if weights.shape[0] == 0:
+        return 1.0 / n if n > 0 else 0.0
+    if weights.shape[0] != n:
+        raise ValueError("weights must be empty or hold one weight per row (N,)")
+    total = 0.0
+    for i in range(n):
+        total += weights[i]
+    return 1.0 / total if total > 0 else 0.0
 
-    loss = meanₙ(logΣⱼ exp zₙⱼ − zₙ,yₙ);  dz = (softmax(z) − onehot(y)) / N.
+
+@jit
+def softmax_cce(dz, z, labels, weights):
+    """z (N, C) logits, labels (N,) integers in [0, C), weights (N,) or (0,); dz (N, C).
+    Returns the loss.
+
+    loss = Σₙ wₙ(logΣⱼ exp zₙⱼ − zₙ,yₙ) / Σₙ wₙ;  dz = wₙ(softmax(z) − onehot(y)) / Σₙ wₙ.
+    Empty weights mean wₙ = 1 (the mean); weights summing to 0 give loss 0 and dz 0.
     """
     n, c = z.shape
     if dz.shape != z.shape or labels.shape[0] != n:
         raise ValueError("softmax_cce: shapes must be z, dz (N, C), labels (N,)")
-    inv_n = dz.dtype.type(1 / n)
+    inv_total = _inverse_weight_sum(weights, n)
+    uniform = weights.shape[0] == 0
     loss = 0.0
     for i in range(n):
         label = labels[i]
         if label < 0 or label >= c:
             raise ValueError("label out of range")
+        w = 1.0 if uniform else float(weights[i])
+        row_scale = dz.dtype.type(w * inv_total)
         top = z[i, 0]
         for j in range(c):
             top = max(top, z[i, j])
@@ -247,55 +265,69 @@ def softmax_cce(dz, z, labels):
             dz[i, j] = np.exp(z[i, j] - top)
             total += dz[i, j]
         log_total = np.log(total)
-        scale = inv_n / total
+        scale = row_scale / total
         for j in range(c):
             dz[i, j] *= scale
-        dz[i, label] -= inv_n
-        loss += log_total - (z[i, label] - top)
-    return loss / n
+        dz[i, label] -= row_scale
+        loss += w * (log_total - (z[i, label] - top))
+    return loss * inv_total
 
 
 @jit
-def sigmoid_bce(dz, z, y):
-    """z (N, O) logits, y (N, O) targets in [0, 1]; dz (N, O). Returns the loss.
+def sigmoid_bce(dz, z, y, weights):
+    """z (N, O) logits, y (N, O) targets in [0, 1], weights (N,) or (0,); dz (N, O).
+    Returns the loss.
 
-    loss = mean(max(z, 0) − z·y + log(1 + e^−|z|));  dz = (σ(z) − y) / (N·O).
+    loss = Σₙ wₙ Σⱼ(max(zₙⱼ, 0) − zₙⱼyₙⱼ + log(1 + e^−|zₙⱼ|)) / (O·Σₙ wₙ);
+    dz = wₙ(σ(z) − y) / (O·Σₙ wₙ). Empty weights mean wₙ = 1 (the mean over all entries).
     """
     n, o = z.shape
     if dz.shape != z.shape or y.shape != z.shape:
         raise ValueError("sigmoid_bce: z, y and dz must have the same shape (N, O)")
+    inv_total = _inverse_weight_sum(weights, n) / o
+    uniform = weights.shape[0] == 0
     zero = z.dtype.type(0)
     one = z.dtype.type(1)
-    inv_size = z.dtype.type(1 / z.size)
     loss = 0.0
     for i in range(n):
+        w = 1.0 if uniform else float(weights[i])
+        scale = dz.dtype.type(w * inv_total)
+        row = 0.0
         for j in range(o):
             zij = z[i, j]
             e = np.exp(-abs(zij))
-            loss += max(zij, zero) - zij * y[i, j] + np.log1p(e)
+            row += max(zij, zero) - zij * y[i, j] + np.log1p(e)
             r = one / (one + e)
             sigma = r if zij >= zero else e * r
-            dz[i, j] = (sigma - y[i, j]) * inv_size
-    return loss / z.size
+            dz[i, j] = (sigma - y[i, j]) * scale
+        loss += w * row
+    return loss * inv_total
 
 
 @jit
-def mse(dz, z, y):
-    """z (N, O) predictions, y (N, O) targets; dz (N, O). Returns the loss.
+def mse(dz, z, y, weights):
+    """z (N, O) predictions, y (N, O) targets, weights (N,) or (0,); dz (N, O).
+    Returns the loss.
 
-    loss = mean((z − y)²);  dz = 2(z − y) / (N·O).
+    loss = Σₙ wₙ Σⱼ(zₙⱼ − yₙⱼ)² / (O·Σₙ wₙ);  dz = 2wₙ(z − y) / (O·Σₙ wₙ).
+    Empty weights mean wₙ = 1 (the mean over all entries).
     """
     n, o = z.shape
     if dz.shape != z.shape or y.shape != z.shape:
         raise ValueError("mse: z, y and dz must have the same shape (N, O)")
-    scale = z.dtype.type(2 / z.size)
+    inv_total = _inverse_weight_sum(weights, n) / o
+    uniform = weights.shape[0] == 0
     loss = 0.0
     for i in range(n):
+        w = 1.0 if uniform else float(weights[i])
+        scale = dz.dtype.type(2 * w * inv_total)
+        row = 0.0
         for j in range(o):
             diff = z[i, j] - y[i, j]
-            loss += np.float64(diff) * np.float64(diff)
+            row += np.float64(diff) * np.float64(diff)
             dz[i, j] = scale * diff
-    return loss / z.size
+        loss += w * row
+    return loss * inv_total
 
 
 @jit

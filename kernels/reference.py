@@ -94,40 +94,61 @@ def dense_backward(dx, dW, db, dz, scratch, x, W, out, z, dout, activation, alph
         dx[...] = dz @ W.T
 
 
-def softmax_cce(dz, z, labels):
-    """z (N, C) logits, labels (N,) integers in [0, C); dz (N, C). Returns the loss.
+def _sample_weights(weights, n, dtype):
+    """weights (N,), or uniform ones when empty; and 1 / their sum (0 when they sum to 0)."""
+    if weights.shape[0] not in (0, n):
+        raise ValueError("weights must be empty or hold one weight per row (N,)")
+    w = np.ones(n, dtype) if weights.shape[0] == 0 else weights.astype(dtype)
+    total = float(w.astype(np.float64).sum())
+    return w, (1 / total if total > 0 else 0.0)
 
-    loss = meanₙ(logΣⱼ exp zₙⱼ − zₙ,yₙ);  dz = (softmax(z) − onehot(y)) / N.
+
+def softmax_cce(dz, z, labels, weights):
+    """z (N, C) logits, labels (N,) integers in [0, C), weights (N,) or (0,); dz (N, C).
+    Returns the loss.
+
+    loss = Σₙ wₙ(logΣⱼ exp zₙⱼ − zₙ,yₙ) / Σₙ wₙ;  dz = wₙ(softmax(z) − onehot(y)) / Σₙ wₙ.
+    Empty weights mean wₙ = 1 (the mean); weights summing to 0 give loss 0 and dz 0.
     """
     n = z.shape[0]
     rows = np.arange(n)
+    w, inv_total = _sample_weights(weights, n, dz.dtype)
     shifted = z - z.max(axis=1, keepdims=True)
     log_sum = np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     log_p = shifted - log_sum
     dz[...] = np.exp(log_p)
     dz[rows, labels] -= 1
-    dz /= n
-    return -float(log_p[rows, labels].astype(np.float64).mean())
+    dz *= (w * dz.dtype.type(inv_total))[:, None]
+    return -float((log_p[rows, labels].astype(np.float64) * w).sum() * inv_total)
 
 
-def sigmoid_bce(dz, z, y):
-    """z (N, O) logits, y (N, O) targets in [0, 1]; dz (N, O). Returns the loss.
+def sigmoid_bce(dz, z, y, weights):
+    """z (N, O) logits, y (N, O) targets in [0, 1], weights (N,) or (0,); dz (N, O).
+    Returns the loss.
 
-    loss = mean(max(z, 0) − z·y + log(1 + e^−|z|));  dz = (σ(z) − y) / (N·O).
+    loss = Σₙ wₙ Σⱼ(max(zₙⱼ, 0) − zₙⱼyₙⱼ + log(1 + e^−|zₙⱼ|)) / (O·Σₙ wₙ);
+    dz = wₙ(σ(z) − y) / (O·Σₙ wₙ). Empty weights mean wₙ = 1 (the mean over all entries).
     """
+    w, inv_total = _sample_weights(weights, z.shape[0], dz.dtype)
+    scale = w * dz.dtype.type(inv_total / z.shape[1])
     loss = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
-    dz[...] = (_sigmoid(z) - y) / z.size
-    return float(loss.astype(np.float64).mean())
+    dz[...] = (_sigmoid(z) - y) * scale[:, None]
+    return float((loss.astype(np.float64).sum(axis=1) * w).sum() * inv_total / z.shape[1])
 
 
-def mse(dz, z, y):
-    """z (N, O) predictions, y (N, O) targets; dz (N, O). Returns the loss.
+def mse(dz, z, y, weights):
+    """z (N, O) predictions, y (N, O) targets, weights (N,) or (0,); dz (N, O).
+    Returns the loss.
 
-    loss = mean((z − y)²);  dz = 2(z − y) / (N·O).
+    loss = Σₙ wₙ Σⱼ(zₙⱼ − yₙⱼ)² / (O·Σₙ wₙ);  dz = 2wₙ(z − y) / (O·Σₙ wₙ).
+    Empty weights mean wₙ = 1 (the mean over all entries).
     """
+    w, inv_total = _sample_weights(weights, z.shape[0], dz.dtype)
+    scale = w * dz.dtype.type(2 * inv_total / z.shape[1])
     diff = z - y
-    dz[...] = 2 * diff / z.size
-    return float((diff.astype(np.float64) ** 2).mean())
+    dz[...] = diff * scale[:, None]
+    return float(((diff.astype(np.float64) ** 2).sum(axis=1) * w).sum() * inv_total
+                 / z.shape[1])
 
 
 def argmax_hits(z, labels):
