@@ -353,6 +353,17 @@ def test_backends_agree():
     np.testing.assert_allclose(fits[0].predict_proba(X), fits[1].predict_proba(X), atol=1e-5)
 
 
+def test_fastnn_parameters_reach_the_model():
+    X, y = blobs(100, 3)
+    clf = quiet_fit(MLPClassifier((8, 6), dropout=0.25, dtype="float64", backend="numpy",
+                                  threads=1, max_iter=3, random_state=0), X, y)
+    model = clf.model_
+    assert [type(layer).__name__ for layer in model.layers] == \
+        ["Dense", "Dropout", "Dense", "Dropout", "Dense"]
+    assert model.dtype == np.float64 and model.backend == "numpy" and model.threads == 1
+    assert clf.coefs_[0].dtype == np.float64 and clf.n_layers_ == 4
+
+
 def test_verbose_prints_sklearns_lines(capsys):
     X, y = blobs(40, 2)
     quiet_fit(MLPClassifier((4,), max_iter=2, verbose=True, backend="numpy"), X, y)
