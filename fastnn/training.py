@@ -6,9 +6,8 @@ import time
 import numpy as np
 
 from fastnn.checks import positive_int
-from fastnn.epoch import DriverSteps, StepByStep, unsupported
+from fastnn.epoch import CHUNK, DriverSteps, StepByStep, unsupported
 from fastnn.errors import DTypeError, HyperParameterError, TrainingDivergedError
-from fastnn.model import CHUNK
 from fastnn.schedulers import ReduceLROnPlateau
 
 

@@ -5,6 +5,10 @@ test oracle. ``kernels.numba_cpu`` has the same functions, with the same names a
 parameters, compiled by Numba. A kernel writes its outputs (its first parameters) and
 returns at most a scalar.
 
+An optimizer kernel is called as ``kernel(params, *state, grads, *hyper, step)``: its state
+arrays, then its hyper-parameters in the order its class's ``hyper()`` gives them, then
+the number of updates made, this one included (``fastnn.optim``).
+
 Activations are passed to kernels as the integer codes below, so that a jitted kernel
 compiles once per dtype rather than once per activation name.
 """
@@ -34,6 +38,6 @@ KERNELS = (
     "sgd_step",
     "adam_step",
     "rmsprop_step",
-    "train_steps",
+    "training_loop",
     "predict_rows",
 )
