@@ -88,6 +88,12 @@ def buffers(model):
     return driver.Model(model.params, model.grads, model.work, model.scratch)
 
 
+def optimizer_state(optimizer):
+    """The optimizer's state arrays and hyper-parameters, as the driver takes them."""
+    return driver.Optimizer(tuple(optimizer.state), optimizer.hyper(),
+                            float(optimizer.clip_norm or 0.0))
+
+
 class Steps:
     """Runs chunks of training steps over (X, targets) in batches of `rows` samples.
 
@@ -195,8 +201,7 @@ class DriverSteps(Steps):
             driver.Data(self.X, self.labels, self.Y, order,
                         self.masks[at * rows * self.mask_width:]),
             model.layer_table,
-            driver.Optimizer(tuple(optimizer.state), optimizer.hyper(),
-                             float(optimizer.clip_norm or 0.0)),
+            optimizer_state(optimizer),
             first, optimizer.step_count, *uses(model))
         optimizer.step_count += done
         return done

@@ -141,13 +141,15 @@ def test_the_threads_setting_is_honoured_and_changes_no_bit(monkeypatch):
     import numba
 
     from fastnn.kernels import numba_cpu
-    real, seen, results = numba_cpu.train_steps, [], []
+    real, seen, results = numba_cpu.training_loop, [], []
 
-    def spy(*args):
-        seen.append(numba.get_num_threads())
-        return real(*args)
+    def spy(*kernels):
+        def train_steps(*args):
+            seen.append(numba.get_num_threads())
+            return real(*kernels)(*args)
+        return train_steps
 
-    monkeypatch.setattr(numba_cpu, "train_steps", spy)
+    monkeypatch.setattr(numba_cpu, "training_loop", spy)
     X, y = problem("cce", n=600)
     for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
         model = fnn.mlp([5, 256, 3], seed=0, threads=threads)

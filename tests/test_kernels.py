@@ -173,7 +173,7 @@ def test_threshold_hits(n, o, dtype, rng):
 @pytest.mark.parametrize("p", [1, 13, 101_770])
 def test_sgd_step(p, momentum, nesterov, dtype, rng):
     params, velocity, grads = (rng.standard_normal(p).astype(dtype) for _ in range(3))
-    results = run_both("sgd_step", [params, velocity], grads, 0.1, momentum, nesterov)
+    results = run_both("sgd_step", [params, velocity], grads, 0.1, momentum, nesterov, 1)
     assert_same(results, dtype)
 
 
@@ -192,7 +192,8 @@ def test_adam_step(p, step, weight_decay, dtype, rng):
 def test_rmsprop_step(p, dtype, rng):
     params, grads = (rng.standard_normal(p).astype(dtype) for _ in range(2))
     square_avg = rng.random(p).astype(dtype)
-    assert_same(run_both("rmsprop_step", [params, square_avg], grads, 1e-2, 0.99, 1e-8), dtype)
+    assert_same(run_both("rmsprop_step", [params, square_avg], grads, 1e-2, 0.99, 1e-8, 1),
+                dtype)
 
 
 @pytest.mark.parametrize("max_norm", [0.5, 1e9], ids=["clipped", "unclipped"])
