@@ -43,7 +43,7 @@ def halves(dtype, loss, hits, labels, dropout=False, penalties=False, clip=False
     equal compile time: (this process's, the child's).
 
     dtype: the parameters' Numba type. loss, hits, labels: the model's loss kernel, its
-    hits kernel (None: none) and whether it takes class labels (`Driver.train_steps`).
+    hits kernel (None: none) and whether it takes class labels (`Driver.training_loop`).
     dropout, penalties, clip: train_steps's constants. update: (the optimizer kernel's
     name, its argument types), in this process's list; None leaves it out (the child
     has no optimizer to compile).
@@ -137,7 +137,7 @@ def compile_callees(kernels, key, arguments):
     """Before a train_steps of `kernels` (a kernel module) compiles for `arguments` (its
     arguments by name, the constants as literal types): its callees in two processes,
     when a second one can help; returns when both are done. key: (loss, hits, labels,
-    optimizer), its kernels (`Driver.train_steps`)."""
+    optimizer), its kernels (`Driver.training_loop`)."""
     loss, hits, labels, optimizer = key
     dtype = arguments["model"].params.dtype
     flags = (loss, hits, labels, *(arguments[name].literal_value for name in CONSTANTS))

@@ -7,7 +7,9 @@ many such steps in one call, so the Numba backend pays Python's call overhead on
 run of steps instead of a dozen times per step (at batch 32, an MNIST epoch is 1,875
 steps). `predict_rows` runs the forward pass over many rows in one call the same way.
 
-The compiled path of one step, top to bottom: ``Sequential.fit`` → ``fastnn.training.fit``
+Read the reference step first: ``Sequential.train_step`` calls each kernel of
+``kernels.reference`` from Python, one layer at a time. The compiled path of the same
+step, top to bottom: ``Sequential.fit`` → ``fastnn.training.fit``
 → ``fastnn.epoch.DriverSteps.steps`` (a chunk of steps) → `train_steps` → `_forward` →
 ``k.dense_forward`` (``kernels.numba_cpu``: z = x·W + b, out = f(z)) →
 ``kernels.gemm.matmul``; then ``k.loss``, `_step_backward` → ``k.dense_backward``, and
@@ -24,7 +26,7 @@ loss and optimizer classes (``fastnn.losses``, ``fastnn.optim``):
     k.hits(z, targets)              counts correct predictions (regression: none)
     k.update(params, *state, grads, *hyper, step)   the optimizer kernel
 
-so each loss and optimizer gets a `train_steps` of its own (`Driver.train_steps`), and
+so each loss and optimizer gets a `train_steps` of its own (`Driver.training_loop`), and
 nothing here names one.
 
 Arguments come in named tuples (`Results`, `Model`, `Batch`, `Data`, `Optimizer`); the
@@ -258,8 +260,8 @@ class Driver:
     (``kernels.compile.jit``, told which are helpers and which constants they have; None:
     plain Python).
 
-    `predict_rows` is one function; `train_steps(loss, hits, labels, optimizer)` gives the
-    loop over a model's own kernels.
+    `predict_rows` is one function; `training_loop(loss, hits, labels, optimizer)` gives
+    the `train_steps` over a model's own kernels.
     """
 
     def __init__(self, kernels, jit=None):
@@ -269,8 +271,8 @@ class Driver:
             self.scope[f.__name__] = self._define(f, self.scope, f.__name__)
         self.predict_rows = self.scope["predict_rows"]
         self._loops = {}
-        # None, or a function of (the key below, the arguments' types by name) that a
-        # compiled train_steps calls before compiling with nothing cached
+        # None, or a function of (training_loop's key, the arguments by name) that a
+        # compiled train_steps calls when it finds nothing compiled or cached for them
         self.before_cold_compile = None
 
     def _define(self, f, scope, qualname):
@@ -281,7 +283,7 @@ class Driver:
             return g
         return self.jit(g, linked=f in HELPERS, constants=CONSTANTS.get(f.__name__, ()))
 
-    def train_steps(self, loss, hits, labels, optimizer):
+    def training_loop(self, loss, hits, labels, optimizer):
         """`train_steps` over the kernels named `loss` (returns the loss, fills dlogits),
         `hits` (counts correct predictions; None: none) and `optimizer`; `labels`: whether
         the loss takes class labels (else target rows). Built on the first call, then

@@ -523,6 +523,6 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps, step):
 
 
 loops = driver.Driver(sys.modules[__name__], jit)  # the loops, compiled over the kernels above
-predict_rows, training_loop = loops.predict_rows, loops.train_steps
+predict_rows, training_loop = loops.predict_rows, loops.training_loop
 if not config.DISABLE_JIT:  # on two cores, a cold start compiles in two processes
     loops.before_cold_compile = partial(cold_start.compile_callees, sys.modules[__name__])

@@ -224,4 +224,4 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps, step):
 
 
 loops = driver.Driver(sys.modules[__name__])  # the loops, run as Python over the kernels above
-predict_rows, training_loop = loops.predict_rows, loops.train_steps
+predict_rows, training_loop = loops.predict_rows, loops.training_loop

@@ -199,3 +199,32 @@ def test_the_driver_refuses_flags_that_leave_out_what_the_model_uses(feature, ba
     monkeypatch.setattr(epoch, "uses", lambda model: tuple(flags.values()))
     with pytest.raises(ValueError, match="train_steps: "):
         model.fit(*problem("cce", n=32), epochs=1, batch_size=16, verbose=0)
+
+
+def test_an_optimizer_is_declared_by_its_class_alone(backend, monkeypatch):
+    """The driver, the step-by-step path and the cold start read an optimizer's kernel,
+    state and hyper-parameters from its class: a new one needs no other change."""
+    from fastnn import optim
+
+    class RMSpropEps(optim.Optimizer):
+        kernel, state_names = "rmsprop_step", ("square_avg",)
+
+        def __init__(self, lr=0.01, eps=1e-3):
+            super().__init__(lr)
+            self.eps = eps
+
+        def hyper(self):
+            return self.lr, 0.9, self.eps
+
+        def hyper_parameters(self):
+            return dict(lr=self.lr, eps=self.eps)
+
+    monkeypatch.setitem(optim.OPTIMIZERS, "RMSpropEps", RMSpropEps)
+    X, y = problem("cce")
+    results = []
+    for driver in (True, False):
+        model = fnn.mlp([5, 8, 3], seed=3, optimizer=RMSpropEps(), backend=backend,
+                        driver=driver)
+        results.append((model, model.fit(X, y, epochs=2, batch_size=16, verbose=0)))
+    assert_same_training(results)
+    assert results[0][0].optimizer.square_avg.any()
