@@ -1,10 +1,13 @@
 """Running a chunk of training steps: in one call of the driver kernel, or step by step.
 
 ``fit`` runs each epoch in chunks of steps, so that a progress bar still moves. A chunk
-runs through the backend's ``train_steps`` kernel (``kernels.driver``: the whole loop of
-gather, forward, loss, backward and update inside one call) when the model is made of
-the layers, losses and optimizers that kernel knows; otherwise through
-``Sequential.train_step``, one Python call per layer and step. Both fill the same
+runs through the backend's ``train_steps`` (`DriverSteps`; ``kernels.driver``: the whole
+loop of gather, forward, loss, backward and update inside one call) when the model is
+made of fastnn's own layers, losses and optimizers; otherwise through
+``Sequential.train_step`` (`StepByStep`), one Python call per layer and step. Here the
+model becomes the driver's arguments: its layers a table of named fields
+(`layer_table`), its buffers and optimizer named tuples (`buffers`, `optimizer_state`),
+and its loss and optimizer the kernels they name (`training_loop`). Both fill the same
 per-step losses and hits, and tests hold them to the same weights within float32
 rounding: on MNIST they are bit-identical over full batches, while an epoch's shorter last
 batch can differ in the last bit (the same kernel code, inlined into the driver, may be
@@ -174,7 +177,8 @@ class StepByStep(Steps):
 
 
 class DriverSteps(Steps):
-    """All steps of a chunk in one call of the backend's ``train_steps`` kernel."""
+    """All steps of a chunk in one call of the backend's ``train_steps``, over the kernels
+    of the model's loss and optimizer (`training_loop`)."""
 
     def __init__(self, model, X, targets, rows):
         super().__init__(model, X, targets, rows)

@@ -92,6 +92,10 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
     epoch. A non-finite loss, or an update that makes the parameters non-finite, stops
     training with TrainingDivergedError (a FloatingPointError) naming the epoch and batch;
     the weights are then those of the last finite step.
+
+    Each epoch's steps run in chunks (``fastnn.epoch``): in the backend's compiled
+    training loop when the model allows it (``kernels.driver.train_steps``), else one
+    ``Sequential.train_step`` at a time; ``model.training_path()`` says which.
     """
     epochs = positive_int("epochs", epochs)
     batch_size = positive_int("batch_size", batch_size)
