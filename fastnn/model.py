@@ -5,9 +5,7 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 
 from fastnn import backend as backends
-from fastnn import losses
-from fastnn import io, optim
-from fastnn import training
+from fastnn import io, losses, optim, training
 from fastnn.checks import as_features, flag, integer, option, positive_int, same_length
 from fastnn.epoch import CHUNK, buffers, describe, layer_table, unsupported
 from fastnn.errors import DTypeError, HyperParameterError, NonFiniteError, ShapeError
