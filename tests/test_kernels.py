@@ -4,7 +4,6 @@ import inspect
 import numpy as np
 import pytest
 
-from fastnn import kernels
 from fastnn.kernels import ACTIVATIONS, NEEDS_Z, numba_cpu, reference
 from fastnn.kernels.scratch import dense_scratch
 from tests.conftest import TOLERANCE, kernel
@@ -37,7 +36,23 @@ def assert_same(results, dtype):
         assert nb_ret == pytest.approx(ref_ret, rel=TOLERANCE[dtype]["rtol"] * 10)
 
 
-@pytest.mark.parametrize("name", kernels.KERNELS)
+def defined_kernels(module):
+    """The public functions `module` defines (compiled by Numba or not), by name."""
+    return sorted(name for name, f in vars(module).items()
+                  if not name.startswith("_") and callable(f) and not isinstance(f, type)
+                  and getattr(getattr(f, "py_func", f), "__module__", "") == module.__name__)
+
+
+# the loops, built from one source for both modules (kernels.driver)
+KERNELS = defined_kernels(reference) + ["predict_rows", "training_loop"]
+
+
+def test_the_twins_define_the_same_kernels():
+    assert "adam_step" in KERNELS and "dense_forward" in KERNELS
+    assert defined_kernels(numba_cpu) == defined_kernels(reference)
+
+
+@pytest.mark.parametrize("name", KERNELS)
 def test_twins_share_a_signature(name):
     assert (inspect.signature(kernel(numba_cpu, name))
             == inspect.signature(kernel(reference, name)))
