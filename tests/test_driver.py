@@ -228,3 +228,21 @@ def test_an_optimizer_is_declared_by_its_class_alone(backend, monkeypatch):
         results.append((model, model.fit(X, y, epochs=2, batch_size=16, verbose=0)))
     assert_same_training(results)
     assert results[0][0].optimizer.square_avg.any()
+
+
+def test_the_layer_table_gives_each_field_one_meaning():
+    from fastnn.kernels import driver
+    model = fnn.Sequential([fnn.Dense(5, 4, "gelu", l2=0.1), fnn.Dropout(0.3),
+                            fnn.Dense(4, 3, "softmax")])
+    model.allocate(8)
+    dense, dropout, out = model.layer_table
+    assert (dense.kind, dense.n_in, dense.n_out, dense.w_at, dense.b_at) == (
+        driver.DENSE, 5, 4, 0, 20)
+    assert (out.kind, out.w_at, out.b_at) == (driver.DENSE, 24, 36)
+    np.testing.assert_array_equal(model.params[dense.w_at:dense.b_at].reshape(5, 4),
+                                  model.layers[0].W)
+    np.testing.assert_array_equal(model.params[out.b_at:out.b_at + 3], model.layers[2].b)
+    assert dense.keeps_z and not out.keeps_z and (dense.l1, dense.l2) == (0.0, 0.1)
+    assert (dropout.kind, dropout.mask_at, dropout.rate) == (driver.DROPOUT, 0, 0.3)
+    assert np.shares_memory(model.work, model.layers[1].out)
+    assert model.work[dropout.out_at:].ctypes.data == model.layers[1].out.ctypes.data
