@@ -25,10 +25,13 @@ class EarlyStopping:
         At the end of training, put back the weights of the best epoch.
     mode : {"auto", "min", "max"}
         "auto" maximizes accuracies and minimizes everything else.
+    verbose : int
+        ≥ 1: print one line when training stops early, and which epoch's weights were
+        restored; 0: silent.
     """
 
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, restore_best=True,
-                 mode="auto"):
+                 mode="auto", verbose=1):
         mode = option("mode", mode, ("auto", "min", "max"))
         if not isinstance(monitor, str) or not monitor:
             raise HyperParameterError(f"Invalid monitor: {monitor!r} (must be the name of an "
@@ -37,6 +40,7 @@ class EarlyStopping:
         self.patience = integer("patience", patience, 0)
         self.min_delta = number("min_delta", min_delta, low=0)
         self.restore_best = flag("restore_best", restore_best)
+        self.verbose = integer("verbose", verbose, 0)
         if mode == "auto":
             mode = "max" if "acc" in monitor else "min"
         self.mode = mode
@@ -45,7 +49,7 @@ class EarlyStopping:
         self.model = model
         self.best = math.inf if self.mode == "min" else -math.inf
         self.best_epoch, self.best_params, self.wait = None, None, 0
-        self.stopped_epoch = None
+        self.stopped_epoch = self.last_epoch = None
 
     def improved(self, value):
         if self.mode == "min":
@@ -64,6 +68,7 @@ class EarlyStopping:
             raise HyperParameterError(f"EarlyStopping monitors {self.monitor!r}, which is not "
                                       f"among the epoch logs {sorted(logs)}{hint}")
         value = logs[self.monitor]
+        self.last_epoch = epoch
         if self.improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best:
@@ -76,5 +81,21 @@ class EarlyStopping:
         return False
 
     def on_train_end(self, model):
-        if self.restore_best and self.best_params is not None:
+        restored = self.restore_best and self.best_params is not None
+        if restored:
             model.params[...] = self.best_params
+        if self.verbose:
+            message = self.report(restored)
+            if message:
+                print(message, flush=True)
+
+    def report(self, restored):
+        """One line: when training stopped and whose weights it kept, or None."""
+        parts = []
+        if self.stopped_epoch is not None:
+            parts.append(f"stopped after epoch {self.stopped_epoch + 1}: {self.monitor} did "
+                         f"not improve for {self.patience} epochs")
+        if restored and self.best_epoch != self.last_epoch:
+            parts.append(f"restored the weights of epoch {self.best_epoch + 1} "
+                         f"({self.monitor} {self.best:.4f})")
+        return "early stopping: " + "; ".join(parts) if parts else None

@@ -8,7 +8,7 @@ import difflib
 
 __all__ = ["FastnnError", "ShapeError", "DTypeError", "NonFiniteError", "LabelError",
            "UnknownNameError", "HyperParameterError", "ModelFileError", "CorruptFileError",
-           "TrainingDivergedError"]
+           "DataFileError", "TrainingDivergedError"]
 
 
 class FastnnError(Exception):
@@ -78,6 +78,11 @@ class ModelFileError(FastnnError, ValueError):
 
 class CorruptFileError(FastnnError, ValueError):
     """A data file that is truncated or damaged: bad magic number, size or gzip data."""
+
+
+class DataFileError(FastnnError, ValueError):
+    """A data file (CSV, .npz) that cannot be trained on as it is: empty, ragged, a value
+    missing or not a number, a column missing. The message names the file, row and column."""
 
 
 class TrainingDivergedError(FastnnError, FloatingPointError):

@@ -5,6 +5,11 @@ array holding JSON: layers with their constructor arguments, loss, optimizer typ
 hyper-parameters, dtype, seed), ``W0, b0, W1, b1, ...`` for the Dense layers in order,
 ``optimizer.<name>`` for each optimizer state array, ``optimizer.step_count`` and
 ``optimizer.lr`` (the current learning rate, which a schedule may have changed).
+A model trained on a data file (``model.data_spec``, a `fastnn.datasets.DataSpec`) also
+has ``data.info`` (a 0-d unicode array holding JSON: task, source, target column,
+feature names, sample count) and, as they apply, ``data.classes`` (unicode (C,), the
+class names), ``data.mean`` and ``data.std`` (float64 (F,), the feature
+standardization) and ``data.target_mean`` and ``data.target_std`` (float64 scalars).
 
 `load` reads nothing it has not checked: it compares every array's header (name, shape,
 dtype) with what the architecture implies before reading the array's data, so an object
@@ -20,6 +25,7 @@ import zlib
 import numpy as np
 
 from fastnn import backend as backends
+from fastnn.datasets.spec import DataSpec
 from fastnn.errors import FastnnError, ModelFileError, NonFiniteError
 from fastnn.layers import Dense, Dropout
 from fastnn.optim import OPTIMIZERS
@@ -64,6 +70,9 @@ def save(model, path):
         arrays[f"optimizer.{name}"] = value
     arrays["optimizer.step_count"] = np.int64(model.optimizer.step_count)
     arrays["optimizer.lr"] = np.float64(model.optimizer.lr)
+    spec = getattr(model, "data_spec", None)
+    if spec is not None:
+        arrays.update({f"data.{name}": value for name, value in spec.to_arrays().items()})
     for name, value in arrays.items():
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             raise NonFiniteError(f"cannot save: {name} holds NaN or inf")
@@ -197,13 +206,27 @@ def _read(path, data, sequential, backend):
         expected[f"optimizer.{name}"] = ((n_params,), model.dtype)
     expected["optimizer.step_count"] = ((), np.int64)
     expected["optimizer.lr"] = ((), np.float64)
-    unexpected = set(members) - set(expected) - {"format_version", "architecture"}
+    dense = model.dense_layers
+    layout = DataSpec.array_layout(dense[0].in_features, dense[-1].out_features) if dense \
+        else {}
+    data_names = {name for name in members if name[5:] in layout and name[:5] == "data."}
+    unexpected = set(members) - set(expected) - data_names - {"format_version",
+                                                              "architecture"}
     if unexpected:
         raise ModelFileError(f"{path}: unexpected arrays {sorted(unexpected)}; a fastnn model "
                              f"file holds only {sorted(expected)} besides format_version and "
                              f"architecture")
     for name, (shape, dtype) in expected.items():  # every header, before allocating
         check(name, shape, dtype)
+    for name in data_names:
+        shape, kind = layout[name[5:]]
+        got_shape, got_dtype = header(name)
+        too_long = kind == "U" and got_dtype.itemsize // 4 > MAX_ARCHITECTURE_CHARS
+        if got_shape != shape or got_dtype.kind != kind or too_long or \
+                (kind == "f" and got_dtype.itemsize != 8):
+            raise ModelFileError(f"{path}: array {name!r} is {_describe(got_dtype, got_shape)}, "
+                                 f"expected {'unicode' if kind == 'U' else 'float64'}"
+                                 f"{list(shape)}")
 
     try:
         model.build()  # the layer sizes must chain, the output suit the loss
@@ -222,6 +245,13 @@ def _read(path, data, sequential, backend):
     if not lr >= 0:
         raise ModelFileError(f"{path}: optimizer.lr is {lr}, expected a number ≥ 0")
     model.optimizer.lr = lr
+    if data_names:
+        try:
+            model.data_spec = DataSpec.from_arrays(
+                {name[5:]: take(name) for name in data_names}, model.n_inputs,
+                model.n_outputs)
+        except ValueError as err:
+            raise ModelFileError(f"{path}: invalid data arrays ({err})") from None
     return model
 
 

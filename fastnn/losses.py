@@ -9,7 +9,8 @@ here, its kernels in ``kernels.reference`` and ``kernels.numba_cpu``, and its te
 import numpy as np
 
 from fastnn.checks import as_array, known_name, show
-from fastnn.errors import DTypeError, LabelError, NonFiniteError, ShapeError
+from fastnn.errors import (DTypeError, HyperParameterError, LabelError, NonFiniteError,
+                           ShapeError, UnknownNameError)
 
 
 class Loss:
@@ -113,9 +114,61 @@ def _as_matrix(y, n_outputs, dtype, name):
 LOSSES = {cls.name: cls for cls in (CategoricalCrossEntropy, BinaryCrossEntropy,
                                      MeanSquaredError)}
 
+#: Keras's and PyTorch's names (matched in any case): str → the fastnn loss that means the
+#: same with the same output layer; tuple → refused, with the reason and the fastnn way.
+ALIASES = {
+    "categorical_crossentropy": "cce",
+    "sparse_categorical_crossentropy": "cce",
+    "binary_crossentropy": "bce",
+    "bceloss": "bce",  # PyTorch's BCELoss takes probabilities: a sigmoid output layer
+    "mean_squared_error": "mse",
+    "mseloss": "mse",
+    "crossentropyloss": ("PyTorch's CrossEntropyLoss takes logits (no softmax layer); "
+                         "fastnn's loss='cce' takes a softmax output layer and fuses the two "
+                         "(same math, stable): use activation='softmax' with loss='cce'",),
+    "bcewithlogitsloss": ("PyTorch's BCEWithLogitsLoss takes logits (no sigmoid layer); "
+                          "fastnn's loss='bce' takes a sigmoid output layer and fuses the two "
+                          "(same math, stable): use activation='sigmoid' with loss='bce'",),
+    "nllloss": ("PyTorch's NLLLoss takes log-probabilities from a LogSoftmax layer; use a "
+                "softmax output layer with loss='cce', which fuses them",),
+    "categorical_crossentropy_from_logits": ("use a softmax output layer with loss='cce', "
+                                             "which takes the logits internally",),
+}
+
 
 def get(name):
-    """The loss called `name` ("cce", "bce" or "mse"), or `name` itself if it is a Loss."""
+    """The loss called `name` ("cce", "bce", "mse" or an alias in `ALIASES`), or `name`
+    itself if it is a Loss."""
     if isinstance(name, Loss):
         return name
+    if isinstance(name, str) and name.lower() in ALIASES:
+        alias = ALIASES[name.lower()]
+        if isinstance(alias, tuple):
+            raise UnknownNameError("loss", name, LOSSES, context=f": {alias[0]};")
+        name = alias
+    elif isinstance(name, str) and name.lower() in LOSSES:
+        name = name.lower()
     return LOSSES[known_name("loss", name, LOSSES)]()
+
+
+#: The loss each output activation fuses with.
+FUSES_WITH = {cls.output: cls.name for cls in LOSSES.values()}
+
+
+def check_output(loss, layer):
+    """Refuse an output layer `loss` is not fused with, saying what to change."""
+    activation = layer.activation
+    if activation != loss.output:
+        if activation in FUSES_WITH:
+            fix = (f"use activation={loss.output!r} on the last layer, or "
+                   f"loss={FUSES_WITH[activation]!r} for a {activation} output")
+        else:
+            fix = (f"use activation={loss.output!r} on the last layer (no loss fuses with "
+                   f"{activation!r})")
+        raise HyperParameterError(f"loss {loss.name!r} is fused with a {loss.output!r} output "
+                                  f"layer, but the last layer's activation is "
+                                  f"{activation!r}: {fix}")
+    if activation == "softmax" and layer.out_features == 1:
+        raise HyperParameterError("a softmax over 1 unit always outputs 1; binary labels: "
+                                  "use a sigmoid output with loss='bce' (or 2 softmax units "
+                                  "with loss='cce')")

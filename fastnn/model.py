@@ -23,7 +23,9 @@ class Sequential:
         and last layers must be Dense.
     loss : {"cce", "bce", "mse"}
         Categorical cross-entropy (softmax output), binary cross-entropy (sigmoid output)
-        or mean squared error (linear output).
+        or mean squared error (linear output). Keras's and PyTorch's names for these are
+        accepted (`fastnn.losses.ALIASES`); a last layer the loss does not fuse with is
+        refused here.
     optimizer : Optimizer, optional
         Default `Adam()`.
     seed : int
@@ -46,6 +48,8 @@ class Sequential:
         for layer in layers or []:
             self.add(layer)
         self.loss = losses.get(loss)
+        if self.layers and isinstance(self.layers[-1], Dense):  # refused here, not in fit
+            losses.check_output(self.loss, self.layers[-1])
         self.optimizer = Adam() if optimizer is None else optim.get(optimizer)
         self.seed = integer("seed", seed, 0)
         self.rng = np.random.default_rng(seed)
@@ -95,10 +99,7 @@ class Sequential:
         for layer in self.dense_layers[:-1]:
             if layer.activation == "softmax":
                 raise HyperParameterError("softmax is only supported on the output layer")
-        output = self.layers[-1].activation
-        if output != self.loss.output:
-            raise HyperParameterError(f"loss {self.loss.name!r} is fused with a {self.loss.output!r} "
-                             f"output layer, but the last layer's activation is {output!r}")
+        losses.check_output(self.loss, self.layers[-1])
         n_params = sum(layer.n_params for layer in self.layers)
         self.params = np.zeros(n_params, self.dtype)
         self.grads = np.zeros(n_params, self.dtype)

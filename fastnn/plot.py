@@ -74,10 +74,10 @@ def _class_colors(n_classes):
 # ---- learning curves -----------------------------------------------------------------
 
 
-def _curve_panels(logs):
+def _curve_panels(logs, held_out="validation"):
     """[(title, [(key, label), ...])] for the panels that `logs` has data for."""
-    panels = [("loss", [("loss", "train"), ("val_loss", "validation")]),
-              ("accuracy", [("accuracy", "train"), ("val_accuracy", "validation")]),
+    panels = [("loss", [("loss", "train"), ("val_loss", held_out)]),
+              ("accuracy", [("accuracy", "train"), ("val_accuracy", held_out)]),
               ("learning rate", [("lr", "lr")])]
     if len(set(logs.get("lr", ()))) <= 1:  # a constant learning rate is not worth a panel
         panels.pop()
@@ -86,7 +86,7 @@ def _curve_panels(logs):
             if any(logs.get(key) for key, _ in curves)]
 
 
-def history(history, path=None):
+def history(history, path=None, held_out="validation"):
     """Loss, accuracy and learning-rate curves against the epoch, side by side.
 
     Parameters
@@ -98,6 +98,8 @@ def history(history, path=None):
         changes from epoch to epoch.
     path : str or path-like, optional
         Where to save the figure as a PNG.
+    held_out : str, default "validation"
+        What the "val_*" curves are called: "test" when fit was given the test set.
 
     Returns
     -------
@@ -107,7 +109,7 @@ def history(history, path=None):
     if not hasattr(logs, "get"):
         raise TypeError(f"history must be a History or its .history dict, "
                         f"got {type(history).__name__}")
-    panels = _curve_panels(logs)
+    panels = _curve_panels(logs, held_out)
     if not panels:
         raise ValueError(f"history has none of loss, accuracy, lr; keys: {list(logs)}")
     fig = _figure(4.5 * len(panels), 3.6)
@@ -221,9 +223,10 @@ def decision_boundary(model, X, y, path=None, resolution=200):
 
 
 def mnist_predictions(model, X, y, path=None, n=25):
-    """The first `n` digits in a square-ish grid, each titled "pred P / true T".
+    """`n` digits in a square-ish grid, mistakes first, each titled "pred P / true T".
 
-    Mistakes get a red title and a red frame; the figure title counts them.
+    The grid shows the digits the model gets wrong, in order, then right ones to fill it.
+    Mistakes get a red title and a red frame; the figure title counts them over all of X.
 
     Parameters
     ----------
@@ -251,11 +254,13 @@ def mnist_predictions(model, X, y, path=None, n=25):
     y = _labels("y", y)
     same_length(X, y)
     n = min(positive_int("n", n), len(X))
-    X, y = X[:n], y[:n]
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
     fig = _figure(1.25 * cols, 1.35 * rows + 0.4)
     pred = model.predict(X)
+    wrong = pred != y
+    shown = np.concatenate([np.flatnonzero(wrong), np.flatnonzero(~wrong)])[:n]
+    X, y, pred = X[shown], y[shown], pred[shown]
     vmax = 1.0 if X.max() <= 1 else 255.0
 
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
@@ -263,7 +268,7 @@ def mnist_predictions(model, X, y, path=None, n=25):
         _digit(ax, x.reshape(28, 28), p, t, vmax)
     for ax in axes[n:]:
         ax.set_axis_off()
-    fig.suptitle(f"{int((pred != y).sum())} of {n} wrong")
+    fig.suptitle(f"{int(wrong.sum())} of {len(wrong)} wrong, mistakes first")
     fig.tight_layout()
     return _finish(fig, path)
 
@@ -354,3 +359,87 @@ def _write_counts(ax, counts):
     for (t, p), count in np.ndenumerate(counts):
         ax.text(p, t, str(count), ha="center", va="center", fontsize=size,
                 color="white" if dark[t, p] else "black")
+
+
+# ---- mistakes --------------------------------------------------------------------------
+
+
+def mistakes(model, X, y, path=None, n=25, image_shape=(28, 28)):
+    """The misclassified images in a grid, the model's most confident mistakes first.
+
+    Each image is titled with the predicted class, its probability and the true class;
+    the figure title counts the mistakes among all N images.
+
+    Parameters
+    ----------
+    model : Sequential
+        A trained classifier: softmax ("cce") or a single sigmoid ("bce").
+    X : array_like (N, H·W) or (N, H, W)
+        Images as pixel rows, e.g. MNIST's (N, 784).
+    y : array_like (N,) or (N, C)
+        True labels, or one-hot rows.
+    path : str or path-like, optional
+        Where to save the figure as a PNG.
+    n : int
+        Show at most this many mistakes.
+    image_shape : (int, int)
+        (H, W) of one image; H·W must equal X's row length.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    height, width = (positive_int("image_shape[0]", image_shape[0]),
+                     positive_int("image_shape[1]", image_shape[1]))
+    X = np.asarray(X)
+    if X.ndim == 3 and X.shape[1:] == (height, width):
+        X = X.reshape(len(X), height * width)
+    if X.ndim != 2 or X.shape[1] != height * width or len(X) == 0:
+        raise ValueError(f"X must hold {height}x{width} images as (n, {height * width}) or "
+                         f"(n, {height}, {width}), got shape {X.shape}")
+    y = _labels("y", y)
+    same_length(X, y)
+    n = positive_int("n", n)
+    loss = model.loss.name
+    if not (loss == "cce" or (loss == "bce" and model.n_outputs == 1)):
+        raise ValueError(f"mistakes needs a softmax or single-sigmoid classifier, "
+                         f"got loss {loss!r} with {model.n_outputs} outputs")
+    fig = _figure(1.25, 1.0)  # first: without matplotlib, fail before predicting
+    pred = model.predict(X)
+    confidence = _confidence(model, X)
+    wrong = np.flatnonzero(pred != y)
+    shown = wrong[np.argsort(-confidence[wrong], kind="stable")][:n]
+    summary = f"{len(wrong)} of {len(X)} wrong ({len(wrong) / len(X):.1%})"
+    if len(shown) == 0:
+        fig.set_size_inches(4, 1)
+        fig.text(0.5, 0.5, summary, ha="center", va="center")
+        return _finish(fig, path)
+
+    cols = min(len(shown), math.ceil(math.sqrt(len(shown))))
+    rows = math.ceil(len(shown) / cols)
+    fig.set_size_inches(1.25 * cols, 1.45 * rows + 0.5)
+    low, high = _pixel_range(X)
+    axes = fig.subplots(rows, cols, squeeze=False).ravel()
+    for ax, i in zip(axes, shown):
+        ax.imshow(X[i].reshape(height, width), cmap="gray", vmin=low, vmax=high,
+                  interpolation="nearest")
+        ax.set_title(f"pred {pred[i]} ({confidence[i]:.0%})\ntrue {y[i]}", fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes[len(shown):]:
+        ax.set_axis_off()
+    most = "the most confident mistake" if len(shown) == 1 else (
+        f"the {len(shown)} most confident mistakes")
+    fig.suptitle(f"{summary}; {most}" if cols >= 4 else f"{summary}\n{most}", fontsize=10)
+    fig.tight_layout()
+    return _finish(fig, path)
+
+
+def _pixel_range(X):
+    """(low, high) for the grey scale: [0, 1] or [0, 255] when the pixels fit, else theirs."""
+    low, high = float(X.min()), float(X.max())
+    if low >= 0 and high <= 1:
+        return 0.0, 1.0
+    if low >= 0 and high <= 255:
+        return 0.0, 255.0
+    return low, high

@@ -12,8 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastnn import datasets
-from fastnn.datasets import MNISTNotFoundError, load_mnist, read_idx
+from fastnn.datasets import idx, mnist
+from fastnn.datasets import (MNISTNotFoundError, load_idx_folder, load_mnist, read_idx,
+                             write_idx)
 
 NAMES = (
     "train-images-idx3-ubyte",
@@ -125,8 +126,8 @@ def test_real_label_counts(real):
 @needs_real
 def test_real_files_match_checksum_table():
     for name in NAMES:
-        file = datasets._locate(REAL_DIR, name)
-        datasets._check_sha256(datasets._decompress(file.read_bytes(), file), name, file)
+        file = idx.locate(REAL_DIR, name)
+        mnist._check_sha256(idx.decompress(file.read_bytes(), file), name, file)
 
 
 @needs_real
@@ -207,11 +208,11 @@ def test_default_is_xdg_cache_then_home(monkeypatch, tmp_path):
     assert_matches(load_mnist(download=False), arrays)
     monkeypatch.delenv("XDG_CACHE_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert datasets._find_dir() == tmp_path / "home" / ".cache" / "fastnn" / "mnist"
+    assert mnist._find_dir() == tmp_path / "home" / ".cache" / "fastnn" / "mnist"
 
 
 def test_missing_without_download_names_folder_and_files(monkeypatch, tmp_path):
-    monkeypatch.setattr(datasets, "_fetch", lambda url: pytest.fail("fetched " + url))
+    monkeypatch.setattr(mnist, "_fetch", lambda url: pytest.fail("fetched " + url))
     with pytest.raises(MNISTNotFoundError) as info:
         load_mnist(tmp_path, download=False)
     assert isinstance(info.value, FileNotFoundError)
@@ -289,7 +290,7 @@ def server(monkeypatch):
     """Serve fake MNIST from every mirror; ``served[url] = bytes or exception`` overrides."""
     arrays = fake_mnist()
     monkeypatch.setattr(
-        datasets,
+        mnist,
         "SHA256",
         {name: hashlib.sha256(idx_bytes(arr)).hexdigest() for name, arr in arrays.items()},
     )
@@ -303,7 +304,7 @@ def server(monkeypatch):
             raise body
         return body
 
-    monkeypatch.setattr(datasets, "_fetch", fetch)
+    monkeypatch.setattr(mnist, "_fetch", fetch)
     return arrays, served, fetched
 
 
@@ -312,7 +313,7 @@ def test_download_writes_and_loads(tmp_path, server):
     folder = tmp_path / "new" / "mnist"
     assert_matches(load_mnist(folder), arrays)
     assert sorted(os.listdir(folder)) == sorted(f"{name}.gz" for name in NAMES)
-    assert fetched == [datasets.MIRRORS[0] + f"{name}.gz" for name in NAMES]
+    assert fetched == [mnist.MIRRORS[0] + f"{name}.gz" for name in NAMES]
     assert_matches(load_mnist(folder), arrays)  # second load reads the files
     assert len(fetched) == 4
 
@@ -322,13 +323,13 @@ def test_download_fetches_only_missing_files(tmp_path, server):
     write_mnist(tmp_path, arrays)
     (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
     assert_matches(load_mnist(tmp_path), arrays)
-    assert fetched == [datasets.MIRRORS[0] + "t10k-labels-idx1-ubyte.gz"]
+    assert fetched == [mnist.MIRRORS[0] + "t10k-labels-idx1-ubyte.gz"]
 
 
 def test_bad_checksum_is_rejected_and_leaves_no_file(tmp_path, server):
     _, served, _ = server
     wrong = gzip.compress(idx_bytes(np.ones((5, 28, 28))))
-    for mirror in datasets.MIRRORS:
+    for mirror in mnist.MIRRORS:
         served[mirror + "train-images-idx3-ubyte.gz"] = wrong
     with pytest.raises(MNISTNotFoundError, match="sha256"):
         load_mnist(tmp_path)
@@ -338,16 +339,16 @@ def test_bad_checksum_is_rejected_and_leaves_no_file(tmp_path, server):
 
 def test_bad_checksum_falls_back_to_next_mirror(tmp_path, server):
     arrays, served, fetched = server
-    first = datasets.MIRRORS[0] + "t10k-images-idx3-ubyte.gz"
+    first = mnist.MIRRORS[0] + "t10k-images-idx3-ubyte.gz"
     served[first] = b"not gzip, not MNIST"
     assert_matches(load_mnist(tmp_path), arrays)
     assert fetched.count(first) == 1
-    assert datasets.MIRRORS[1] + "t10k-images-idx3-ubyte.gz" in fetched
+    assert mnist.MIRRORS[1] + "t10k-images-idx3-ubyte.gz" in fetched
 
 
 def test_all_mirrors_failing_gives_offline_message(tmp_path, server):
     _, served, _ = server
-    for mirror in datasets.MIRRORS:
+    for mirror in mnist.MIRRORS:
         for name in NAMES:
             served[mirror + f"{name}.gz"] = urllib.error.URLError("no route to host")
     with pytest.raises(MNISTNotFoundError) as info:
@@ -365,7 +366,7 @@ def test_failed_write_leaves_no_temp_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        datasets._write_atomic(tmp_path / "f.gz", b"data")
+        mnist._write_atomic(tmp_path / "f.gz", b"data")
     assert os.listdir(tmp_path) == []
 
 
@@ -384,6 +385,64 @@ def test_fetch_uses_urlopen_with_timeout(monkeypatch):
     monkeypatch.setattr(
         urllib.request, "urlopen", lambda req, timeout: calls.append((req, timeout)) or Response()
     )
-    assert datasets._fetch("https://example.invalid/x.gz") == b"payload"
+    assert mnist._fetch("https://example.invalid/x.gz") == b"payload"
     (request, timeout), = calls
     assert request.full_url == "https://example.invalid/x.gz" and timeout > 0
+
+
+def test_path_argument_may_be_a_parent_with_mnist_as_fastnn_data_may(tmp_path):
+    arrays = write_mnist(tmp_path / "mnist")
+    assert_matches(load_mnist(tmp_path, download=False), arrays)
+
+
+def test_missing_error_carries_folder_and_files(tmp_path):
+    with pytest.raises(MNISTNotFoundError) as info:
+        load_mnist(tmp_path, download=False)
+    assert info.value.folder == tmp_path and info.value.missing == list(NAMES)
+    assert info.value.reasons == []
+
+
+# Any IDX file, any folder of them in MNIST's layout ---------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["u1", "i1", ">i2", ">i4", ">f4", ">f8", "<f8", "<i4"])
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_write_idx_round_trips(tmp_path, dtype, suffix):
+    array = (np.arange(24) - 5).reshape(2, 3, 4).astype(dtype)
+    write_idx(tmp_path / f"a{suffix}", array)
+    back = read_idx(tmp_path / f"a{suffix}")
+    assert back.shape == array.shape and back.dtype.str[1:] == np.dtype(dtype).str[1:]
+    np.testing.assert_array_equal(back, array)
+
+
+def test_write_idx_refuses_what_idx_cannot_hold(tmp_path):
+    with pytest.raises(TypeError, match="got dtype int64"):
+        write_idx(tmp_path / "a", np.zeros(3, np.int64))
+    with pytest.raises(ValueError, match="1 to 255 dimensions"):
+        write_idx(tmp_path / "a", np.uint8(3))
+
+
+def test_load_idx_folder_takes_any_image_size_and_labels(tmp_path):
+    images = np.arange(5 * 4 * 3, dtype=np.uint8).reshape(5, 4, 3)
+    labels = np.array([3, 7, 7, 12, 3], np.uint8)
+    write_idx(tmp_path / "train-images-idx3-ubyte", images)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz", labels)
+    (X, y), test = load_idx_folder(tmp_path)
+    assert test is None and X.dtype == np.float32 and X.shape == (5, 12)
+    np.testing.assert_allclose(X, images.reshape(5, 12) / 255, rtol=1e-6)
+    np.testing.assert_array_equal(y, labels)
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", images[:2])
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels[:2])
+    assert load_idx_folder(tmp_path)[1][0].shape == (2, 12)
+
+
+def test_load_idx_folder_names_what_is_wrong(tmp_path):
+    with pytest.raises(FileNotFoundError, match="train-images-idx3-ubyte"):
+        load_idx_folder(tmp_path)
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((5, 2, 2), np.uint8))
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(4, np.uint8))
+    with raises_naming(tmp_path / "train-labels-idx1-ubyte", "has 4 labels"):
+        load_idx_folder(tmp_path)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(5, np.float32))
+    with raises_naming(tmp_path / "train-labels-idx1-ubyte", "labels must be 1-D integers"):
+        load_idx_folder(tmp_path)

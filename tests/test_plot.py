@@ -59,6 +59,8 @@ def test_history_with_validation_and_lr(mpl, tmp_path):
     assert [line.get_label() for line in loss_ax.get_lines()] == ["train", "validation"]
     np.testing.assert_array_equal(loss_ax.get_lines()[0].get_xdata(), [1, 2, 3])
     assert_png(tmp_path / "history.png", fig)
+    test = plot.history(logs, held_out="test")
+    assert [line.get_label() for line in test.axes[0].get_lines()] == ["train", "test"]
 
 
 def test_history_of_fit_without_validation(mpl, tmp_path):
@@ -112,19 +114,19 @@ def test_mnist_predictions_marks_mistakes(mpl, tmp_path):
                            backend="numpy")
     y = model.predict(X)
     y[::3] = (y[::3] + 1) % 10  # every third label disagrees with the model
-    fig = plot.mnist_predictions(model, X, y, tmp_path / "mnist.png", n=10)
+    fig = plot.mnist_predictions(model, X, y, tmp_path / "mnist.png", n=12)
 
     axes = fig.axes
-    assert len(axes) == 12  # 4 columns x 3 rows for 10 digits; 2 left blank
-    assert all(not ax.axison for ax in axes[10:])
-    pred = model.predict(X[:10])
-    for i, ax in enumerate(axes[:10]):
+    assert len(axes) == 12  # 4 columns x 3 rows
+    pred = model.predict(X)
+    shown = [*range(0, 30, 3), 1, 2]  # the 10 mistakes first, then right ones
+    for ax, i in zip(axes, shown):
         wrong = i % 3 == 0
         assert ax.get_title() == f"pred {pred[i]} / true {y[i]}"
         assert mpl.colors.same_color(ax.title.get_color(), "red" if wrong else "black")
         assert ax.spines["top"].get_visible() == wrong
         assert ax.get_images()[0].get_array().shape == (28, 28)
-    assert fig.get_suptitle() == "4 of 10 wrong"
+    assert fig.get_suptitle() == "10 of 30 wrong, mistakes first"
     assert_png(tmp_path / "mnist.png", fig)
 
 

@@ -37,13 +37,24 @@ def test_reduce_on_plateau_reads_the_validation_loss():
     assert history.history["lr"] == [1e-4, 1e-4, 5e-5]
 
 
-def test_early_stopping_stops_and_restores_the_best_weights():
+def test_early_stopping_stops_and_restores_the_best_weights(capsys):
     X, y = blobs()
     model = classifier(optimizer=fnn.SGD(lr=1e-9))  # the loss stalls from the start
     stopper = fnn.EarlyStopping(monitor="loss", patience=2, min_delta=1e-3)
     history = model.fit(X, y, epochs=50, verbose=0, callbacks=[stopper])
     assert len(history.epoch) == 3 and stopper.stopped_epoch == 2 and stopper.best_epoch == 0
     np.testing.assert_array_equal(model.params, stopper.best_params)
+    assert capsys.readouterr().out == (
+        "early stopping: stopped after epoch 3: loss did not improve for 2 epochs; "
+        f"restored the weights of epoch 1 (loss {history.history['loss'][0]:.4f})\n")
+
+
+def test_early_stopping_is_silent_with_verbose_0(capsys):
+    X, y = blobs()
+    model = classifier(optimizer=fnn.SGD(lr=1e-9))
+    stopper = fnn.EarlyStopping(monitor="loss", patience=2, min_delta=1e-3, verbose=0)
+    model.fit(X, y, epochs=50, verbose=0, callbacks=[stopper])
+    assert stopper.stopped_epoch == 2 and capsys.readouterr().out == ""
 
 
 def test_early_stopping_keeps_training_while_improving_and_restores_the_best():
