@@ -52,7 +52,7 @@ def test_adam_step(benchmark, k, rng):
 def test_sgd_step(benchmark, k, rng):
     benchmark.group = f"sgd_step P={P}"
     params, velocity, grads = (rng.random(P, dtype=np.float32) for _ in range(3))
-    warm(benchmark, k.sgd_step, params, velocity, grads, 0.01, 0.9, False)
+    warm(benchmark, k.sgd_step, params, velocity, grads, 0.01, 0.9, False, 1)
 
 
 @pytest.mark.parametrize("k", BACKENDS)
@@ -128,4 +128,4 @@ def test_clip_grad_norm(benchmark, k, rng):
 def test_rmsprop_step(benchmark, k, rng):
     benchmark.group = f"rmsprop_step P={P}"
     params, square_avg, grads = (rng.random(P, dtype=np.float32) for _ in range(3))
-    warm(benchmark, k.rmsprop_step, params, square_avg, grads, 1e-3, 0.99, 1e-8)
+    warm(benchmark, k.rmsprop_step, params, square_avg, grads, 1e-3, 0.99, 1e-8, 1)

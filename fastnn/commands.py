@@ -15,6 +15,7 @@ from fastnn.datasets import (DataSpec, load_idx_folder, load_mnist, read_csv, re
 from fastnn.datasets.idx import is_idx_folder
 from fastnn.datasets.spec import guess_task
 from fastnn.datasets.tabular import csv_columns
+from fastnn.epoch import training_loop
 from fastnn.errors import DataFileError, HyperParameterError
 
 #: Roughly how long the first training run compiles the Numba kernels (two cores; the
@@ -213,8 +214,7 @@ def kernels_need_compiling(model):
     if model.backend != "numba":
         return False
     try:
-        from fastnn.kernels import numba_cpu
-        cache = numba_cpu.train_steps._cache  # Numba's public-in-practice cache object
+        cache = training_loop(model)._cache  # Numba's public-in-practice cache object
         index = Path(cache._cache_path) / cache._cache_file._index_name
     except (AttributeError, ImportError):
         return False

@@ -11,6 +11,9 @@ import sys
 
 import numpy as np
 
+from fastnn import backend
+
+__version__ = "0.1.0"  # fastnn's (pyproject.toml says the same)
 PROBE_MODULE = "fastnn.kernels.numba_cpu"  # whose cache location is reported
 
 
@@ -26,11 +29,8 @@ def config_info():
     """
     import numba
 
-    import fastnn
-    from fastnn import backend
-
     info = {
-        "fastnn": fastnn.__version__,
+        "fastnn": __version__,
         "python": f"{platform.python_version()} ({sys.executable})",
         "numpy": np.__version__,
         "numba": numba.__version__,

@@ -1,10 +1,13 @@
 """Running a chunk of training steps: in one call of the driver kernel, or step by step.
 
 ``fit`` runs each epoch in chunks of steps, so that a progress bar still moves. A chunk
-runs through the backend's ``train_steps`` kernel (``kernels.driver``: the whole loop of
-gather, forward, loss, backward and update inside one call) when the model is made of
-the layers, losses and optimizers that kernel knows; otherwise through
-``Sequential.train_step``, one Python call per layer and step. Both fill the same
+runs through the backend's ``train_steps`` (`DriverSteps`; ``kernels.driver``: the whole
+loop of gather, forward, loss, backward and update inside one call) when the model is
+made of fastnn's own layers, losses and optimizers; otherwise through
+``Sequential.train_step`` (`StepByStep`), one Python call per layer and step. Here the
+model becomes the driver's arguments: its layers a table of named fields
+(`layer_table`), its buffers and optimizer named tuples (`buffers`, `optimizer_state`),
+and its loss and optimizer the kernels they name (`training_loop`). Both fill the same
 per-step losses and hits, and tests hold them to the same weights within float32
 rounding: on MNIST they are bit-identical over full batches, while an epoch's shorter last
 batch can differ in the last bit (the same kernel code, inlined into the driver, may be
@@ -14,14 +17,13 @@ import math
 
 import numpy as np
 
-from fastnn.layers import Dense, Dropout
-from fastnn.optim import SGD, Adam, AdamW, RMSprop
 from fastnn.kernels import ACTIVATIONS, NEEDS_Z, driver
+from fastnn.layers import Dense, Dropout
+from fastnn.losses import LOSSES
+from fastnn.optim import OPTIMIZERS
 
-LOSS_CODES = {"cce": driver.CCE, "bce": driver.BCE, "mse": driver.MSE}
-OPTIMIZER_CODES = {SGD: driver.SGD, Adam: driver.ADAM, AdamW: driver.ADAM,
-                   RMSprop: driver.RMSPROP}
 SAMPLES_PER_CHUNK = 16_384  # about 20 progress-bar updates per MNIST epoch
+CHUNK = 1024  # rows per kernel call when predicting or evaluating
 
 
 def unsupported(model):
@@ -31,9 +33,9 @@ def unsupported(model):
     for layer in model.layers:
         if type(layer) not in (Dense, Dropout):
             return f"the driver does not know the layer {type(layer).__name__}"
-    if type(model.optimizer) not in OPTIMIZER_CODES:
+    if type(model.optimizer) not in OPTIMIZERS.values():  # a subclass may change update
         return f"the driver does not know the optimizer {type(model.optimizer).__name__}"
-    if model.loss.name not in LOSS_CODES:
+    if type(model.loss) not in LOSSES.values():
         return f"the driver does not know the loss {model.loss.name!r}"
     return None
 
@@ -42,34 +44,31 @@ def describe(model):
     """One line saying which path runs fit's steps, and why."""
     reason = unsupported(model)
     if reason is None:
-        return f"driver kernel (kernels.{model.kernels.__name__.split('.')[-1]}.train_steps)"
+        return (f"driver kernel (kernels.{model.kernels.__name__.split('.')[-1]}"
+                f".training_loop)")
     return f"step by step (Sequential.train_step): {reason}"
 
 
-def layer_tables(model):
-    """The driver's description of the layers: (layers (L, 9) int64, floats (L, 4))."""
-    layers = np.zeros((len(model.layers), 9), np.int64)
-    floats = np.zeros((len(model.layers), 4))
-    mask_column = 0
-    for row, numbers, layer in zip(layers, floats, model.layers):
-        row[driver.N_IN], row[driver.N_OUT] = layer.in_features, layer.out_features
-        row[driver.OUT_AT] = layer.work_at["out"]
-        row[driver.DOUT_AT] = layer.work_at["dout"]
-        row[driver.Z_AT] = -1
+def layer_table(model):
+    """The driver's description of the layers: a (L,) record array of ``driver.LAYER``."""
+    table = np.zeros(len(model.layers), driver.LAYER).view(np.recarray)
+    mask_at = 0
+    for row, layer in zip(table, model.layers):
+        row.n_in, row.n_out = layer.in_features, layer.out_features
+        row.out_at, row.dout_at = layer.work_at["out"], layer.work_at["dout"]
         if isinstance(layer, Dense):
-            row[driver.KIND] = driver.DENSE
-            row[driver.W_AT] = layer.param_at
-            row[driver.ACT] = ACTIVATIONS[layer.activation]
-            row[driver.DZ_AT] = layer.work_at["dz"]
-            if ACTIVATIONS[layer.activation] in NEEDS_Z:
-                row[driver.Z_AT] = layer.work_at["z"]
-            numbers[[driver.ALPHA, driver.L1, driver.L2]] = layer.alpha, layer.l1, layer.l2
+            row.kind = driver.DENSE
+            row.w_at, row.b_at = layer.param_at, layer.param_at + layer.W.size
+            row.activation = ACTIVATIONS[layer.activation]
+            row.alpha, row.l1, row.l2 = layer.alpha, layer.l1, layer.l2
+            row.dz_at = layer.work_at["dz"]
+            row.keeps_z = row.activation in NEEDS_Z
+            row.z_at = layer.work_at["z"] if row.keeps_z else 0
         else:
-            row[driver.KIND] = driver.DROPOUT
-            row[driver.MASK_AT] = mask_column
-            mask_column += layer.out_features
-            numbers[driver.RATE] = layer.rate
-    return layers, floats
+            row.kind = driver.DROPOUT
+            row.mask_at, row.rate = mask_at, layer.rate
+            mask_at += layer.out_features
+    return table
 
 
 def uses(model):
@@ -80,19 +79,22 @@ def uses(model):
             bool(model.optimizer.clip_norm))
 
 
-def hyper_parameters(optimizer):
-    """The driver's (9,) float64 vector of the optimizer's hyper-parameters."""
-    hyper = np.zeros(9)
-    hyper[driver.LR] = optimizer.lr
-    hyper[driver.CLIP_NORM] = optimizer.clip_norm or 0.0
-    if isinstance(optimizer, SGD):
-        hyper[driver.MOMENTUM], hyper[driver.NESTEROV] = optimizer.momentum, optimizer.nesterov
-    elif isinstance(optimizer, Adam):
-        hyper[[driver.BETA1, driver.BETA2, driver.EPS, driver.WEIGHT_DECAY]] = (
-            optimizer.beta1, optimizer.beta2, optimizer.eps, optimizer.weight_decay)
-    else:
-        hyper[[driver.RMS_ALPHA, driver.EPS]] = optimizer.alpha, optimizer.eps
-    return hyper
+def training_loop(model):
+    """The backend's ``train_steps`` over the kernels of `model`'s loss and optimizer."""
+    loss = model.loss
+    return model.kernels.training_loop(loss.kernel, loss.hits, loss.labels,
+                                       model.optimizer.kernel)
+
+
+def buffers(model):
+    """The model's flat buffers, as the driver takes them."""
+    return driver.Model(model.params, model.grads, model.work, model.scratch)
+
+
+def optimizer_state(optimizer):
+    """The optimizer's state arrays and hyper-parameters, as the driver takes them."""
+    return driver.Optimizer(tuple(optimizer.state), optimizer.hyper(),
+                            float(optimizer.clip_norm or 0.0))
 
 
 class Steps:
@@ -187,17 +189,19 @@ class StepByStep(Steps):
 
 
 class DriverSteps(Steps):
-    """All steps of a chunk in one call of the backend's ``train_steps`` kernel."""
+    """All steps of a chunk in one call of the backend's ``train_steps``, over the kernels
+    of the model's loss and optimizer (`training_loop`)."""
 
     def __init__(self, model, X, targets, rows):
         super().__init__(model, X, targets, rows)
         self.mask_width = sum(layer.out_features for layer in model.layers
                               if isinstance(layer, Dropout))
         self.masks = np.empty(self.chunk * rows * self.mask_width, model.dtype)
-        if model.loss.name == "cce":
+        if model.loss.labels:
             self.labels, self.Y = targets, np.empty((0, model.n_outputs), model.dtype)
         else:
             self.labels, self.Y = np.empty(0, np.int64), targets
+        self.train_steps = training_loop(model)
 
     def steps(self, order, first, count, at, replay=False):
         model, rows = self.model, self.rows
@@ -206,12 +210,14 @@ class DriverSteps(Steps):
             masks = self.masks[:samples * self.mask_width]
             model.rng.random(out=masks, dtype=masks.dtype)
         optimizer = model.optimizer
-        done = model.kernels.train_steps(
-            self.losses[at:at + count], self.hits[at:at + count], model.params, model.grads,
-            optimizer.state, model.work, model.scratch, model.x_buffer[:rows], model.label_buffer,
-            model.y_buffer, self.X, self.labels, self.Y, order,
-            self.masks[at * rows * self.mask_width:], *model.tables, first,
-            LOSS_CODES[model.loss.name], OPTIMIZER_CODES[type(optimizer)],
-            hyper_parameters(optimizer), optimizer.step_count, *uses(model))
+        done = self.train_steps(
+            driver.Results(self.losses[at:at + count], self.hits[at:at + count]),
+            buffers(model),
+            driver.Batch(model.x_buffer[:rows], model.label_buffer, model.y_buffer),
+            driver.Data(self.X, self.labels, self.Y, order,
+                        self.masks[at * rows * self.mask_width:]),
+            model.layer_table,
+            optimizer_state(optimizer),
+            first, optimizer.step_count, *uses(model))
         optimizer.step_count += done
         return done

@@ -1,4 +1,5 @@
-"""Interchange: a model as an ONNX graph, and to and from ``torch.nn.Sequential``.
+"""Export: a model as an ONNX graph, or as a ``torch.nn.Sequential`` (`fastnn.from_torch`
+brings one back).
 
 Both packages are optional: ``pip install fastnn[onnx]`` for `to_onnx` (onnx, and
 onnxruntime to run the file), PyTorch for `to_torch` and `from_torch`. They are imported
@@ -11,15 +12,14 @@ linear values). Dropout is the identity at inference, so the ONNX graph leaves i
 import numpy as np
 
 from fastnn.errors import DTypeError, HyperParameterError, NonFiniteError
-from fastnn.layers import Dense, Dropout
-from fastnn.model import Sequential
+from fastnn.layers import Dropout
 
 ONNX_OPSET = 20  # the first opset with Gelu(approximate="tanh"), fastnn's gelu
 MIN_OPSET = 13  # Softmax over one axis, Squeeze's axes as an input
 INPUT = "input"
 
 
-def _require(package, extra):
+def require_package(package, extra):
     try:
         return __import__(package)
     except ImportError as err:
@@ -63,7 +63,7 @@ def to_onnx(model, path, opset=None):
     is only accurate to about 1e-7, so a float64 graph spells these three with primitive
     ops (Greater, Where, Exp, Mul, Add, Tanh).
     """
-    onnx = _require("onnx", "fastnn[onnx]")
+    onnx = require_package("onnx", "fastnn[onnx]")
     proto = onnx_model(model, opset)
     onnx.save_model(proto, str(path))
     return proto
@@ -71,10 +71,10 @@ def to_onnx(model, path, opset=None):
 
 def onnx_model(model, opset=None):
     """The ONNX graph of `to_onnx` as an ``onnx.ModelProto``, without writing a file."""
-    onnx = _require("onnx", "fastnn[onnx]")
+    onnx = require_package("onnx", "fastnn[onnx]")
     from onnx import helper
 
-    import fastnn
+    from fastnn.config import __version__
     opset = _opset(onnx, opset)
     layers = _dense_layers(model)
     graph = _Graph(helper, model.dtype)
@@ -94,7 +94,7 @@ def onnx_model(model, opset=None):
         initializer=graph.initializers)
     opsets = [helper.make_opsetid("", opset)]
     proto = helper.make_model(g, opset_imports=opsets, producer_name="fastnn",
-                              producer_version=fastnn.__version__,
+                              producer_version=__version__,
                               ir_version=helper.find_min_ir_version_for(opsets))
     onnx.checker.check_model(proto, full_check=True)
     return proto
@@ -113,7 +113,7 @@ def _opset(onnx, opset):
 
 def _dense_layers(model):
     """The model's Dense layers (built), refusing non-finite weights as `save` does."""
-    if not isinstance(model, Sequential):
+    if not hasattr(model, "dense_layers"):  # duck-typed: the model module calls this one
         raise DTypeError(f"expected a fastnn Sequential, got {type(model).__name__}")
     if not model.built:
         model.build()
@@ -222,7 +222,7 @@ def _onnx_head(graph, x, loss, n_outputs):
 TORCH_DTYPES = ("float32", "float64")
 
 
-def _torch_activations(nn):
+def torch_activations(nn):
     """{fastnn activation: torch module class}."""
     return {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "softmax": nn.Softmax,
             "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU}
@@ -238,7 +238,7 @@ def to_torch(model):
     included, so the module returns what ``predict_proba`` returns; to train it in torch
     with ``nn.CrossEntropyLoss`` or ``nn.BCEWithLogitsLoss``, drop it (``module[:-1]``).
     """
-    torch = _require("torch", "torch")
+    torch = require_package("torch", "torch")
     nn = torch.nn
     _dense_layers(model)  # builds, and refuses non-finite weights
     dtype = getattr(torch, model.dtype.name)
@@ -262,137 +262,5 @@ def to_torch(model):
         elif activation == "elu":
             modules.append(nn.ELU(layer.alpha))
         elif activation != "linear":
-            modules.append(_torch_activations(nn)[activation]())
+            modules.append(torch_activations(nn)[activation]())
     return nn.Sequential(*modules).eval()
-
-
-def from_torch(module, loss=None, **kwargs):
-    """A fastnn Sequential with the layers and weights of a ``torch.nn.Sequential``.
-
-    Parameters
-    ----------
-    module : torch.nn.Sequential
-        ``nn.Linear`` layers, each followed by at most one activation — ``nn.ReLU``,
-        ``nn.Sigmoid``, ``nn.Tanh``, ``nn.LeakyReLU``, ``nn.ELU``,
-        ``nn.GELU(approximate="tanh")``, ``nn.Softmax(dim=1)`` (last only) — and
-        ``nn.Dropout`` or ``nn.Identity`` anywhere after the first Linear. Anything else
-        is refused, naming the module and its index.
-    loss : {"cce", "bce", "mse"}, optional
-        fastnn fuses the loss with the output activation. A module ending in Softmax
-        (Sigmoid) needs "cce" ("bce"), the default then. A module ending in a Linear
-        (logits) needs `loss`: "cce" adds the softmax that ``nn.CrossEntropyLoss``
-        applies, "bce" the sigmoid of ``nn.BCEWithLogitsLoss``, "mse" keeps it linear.
-    **kwargs
-        Passed to `Sequential` (optimizer, seed, backend, dtype, driver, threads); dtype
-        defaults to the module's (float32 or float64).
-
-    Returns
-    -------
-    Sequential
-        Built, holding the module's weights: its ``predict_proba`` equals the module's
-        output (with the added softmax or sigmoid for logits).
-    """
-    torch = _require("torch", "torch")
-    nn = torch.nn
-    if not isinstance(module, nn.Sequential):
-        raise DTypeError(f"from_torch takes a torch.nn.Sequential, got "
-                         f"{type(module).__name__}; {SUPPORTED}")
-    children = list(module.children())
-    specs, weights = [], []  # specs: ["dense", in, out, activation, alpha] or ["dropout", p]
-    for i, child in enumerate(children):
-        where = f"module {i} ({child!r})"
-        if isinstance(child, nn.Linear):
-            specs.append(["dense", child.in_features, child.out_features, "linear", None])
-            W = child.weight.detach().cpu().numpy().T
-            b = (np.zeros(child.out_features, W.dtype) if child.bias is None
-                 else child.bias.detach().cpu().numpy())
-            weights += [W, b]
-            continue
-        if not specs:
-            raise HyperParameterError(f"{where} comes before the first Linear; the "
-                                      f"first module must be nn.Linear. {SUPPORTED}")
-        if isinstance(child, nn.Dropout):
-            specs.append(["dropout", child.p])
-        elif isinstance(child, nn.Identity):
-            pass
-        else:
-            activation, alpha = _fastnn_activation(nn, child, where)
-            last = specs[-1]
-            if last[0] != "dense" or last[3] != "linear":
-                raise HyperParameterError(f"{where} does not directly follow a Linear: "
-                                          f"fastnn applies one activation per Linear. "
-                                          f"{SUPPORTED}")
-            last[3], last[4] = activation, alpha
-    if not specs:
-        raise HyperParameterError(f"the Sequential has no nn.Linear layers. {SUPPORTED}")
-    loss = _loss_for(specs, loss)
-    dtype = kwargs.pop("dtype", None) or str(weights[0].dtype)
-    if str(dtype) not in TORCH_DTYPES:
-        raise DTypeError(f"the module's parameters are {dtype}; fastnn computes in float32 "
-                         f"or float64: pass dtype='float32' (or convert the module)")
-    layers = [Dense(s[1], s[2], activation=s[3], alpha=s[4]) if s[0] == "dense"
-              else Dropout(s[1]) for s in specs]
-    model = Sequential(layers, loss=loss, dtype=dtype, **kwargs)
-    model.set_weights(weights)
-    return model
-
-
-SUPPORTED = ("Supported: nn.Linear, each followed by at most one of nn.ReLU, nn.Sigmoid, "
-             "nn.Tanh, nn.LeakyReLU, nn.ELU, nn.GELU(approximate='tanh'), "
-             "nn.Softmax(dim=1) (last module only); nn.Dropout and nn.Identity.")
-
-
-def _fastnn_activation(nn, child, where):
-    """(fastnn activation name, alpha) of a torch activation module, else an error."""
-    if isinstance(child, nn.GELU):
-        if child.approximate != "tanh":
-            raise HyperParameterError(
-                f"{where}: fastnn's gelu is the tanh approximation; nn.GELU(approximate="
-                f"{child.approximate!r}) computes another function. Use "
-                f"nn.GELU(approximate='tanh').")
-        return "gelu", None
-    if isinstance(child, nn.Softmax):
-        if child.dim not in (1, -1):
-            raise HyperParameterError(f"{where}: fastnn's softmax runs over the features "
-                                      f"(dim=1), not dim={child.dim}")
-        return "softmax", None
-    if isinstance(child, nn.LeakyReLU):
-        return "leaky_relu", child.negative_slope
-    if isinstance(child, nn.ELU):
-        return "elu", child.alpha
-    for name, cls in _torch_activations(nn).items():
-        if type(child) is cls:
-            return name, None
-    raise HyperParameterError(f"{where} has no fastnn equivalent. {SUPPORTED}")
-
-
-def _loss_for(specs, loss):
-    """The loss for a stack ending in specs[-1], adding the output activation it fuses
-    with to a final linear layer (logits)."""
-    from fastnn.losses import LOSSES
-    last = specs[-1]
-    if last[0] != "dense":
-        raise HyperParameterError("the Sequential must end with nn.Linear or its output "
-                                  "activation, not nn.Dropout")
-    by_output = {cls.output: name for name, cls in LOSSES.items()}
-    activation = last[3]
-    if activation == "linear" and loss is None:
-        raise HyperParameterError(
-            "the Sequential ends in nn.Linear (logits): pass loss='cce' (adds the softmax "
-            "of nn.CrossEntropyLoss), loss='bce' (the sigmoid of nn.BCEWithLogitsLoss) or "
-            "loss='mse' (linear output)")
-    if activation not in by_output:
-        raise HyperParameterError(
-            f"the Sequential ends in {activation!r}: fastnn's output layer is softmax "
-            f"(loss 'cce'), sigmoid ('bce') or linear ('mse')")
-    if loss is None:
-        return by_output[activation]
-    from fastnn.losses import get
-    wanted = get(loss)
-    if activation == "linear":
-        last[3] = wanted.output
-    elif activation != wanted.output:
-        raise HyperParameterError(
-            f"loss {wanted.name!r} is fused with a {wanted.output!r} output, but the "
-            f"Sequential ends in {activation!r}")
-    return wanted.name

@@ -24,8 +24,11 @@ import zlib
 
 import numpy as np
 
+from fastnn import backend as backends
 from fastnn.datasets.spec import DataSpec
 from fastnn.errors import FastnnError, ModelFileError, NonFiniteError
+from fastnn.layers import Dense, Dropout
+from fastnn.optim import OPTIMIZERS
 
 FORMAT_VERSION = 1
 ZIP_MAGIC = b"PK\x03\x04"
@@ -105,8 +108,10 @@ def _fsync_folder(folder):
         os.close(fd)
 
 
-def load(path, backend=None):
-    """Read a model written by `save`; refuse anything that is not exactly that format.
+def load(path, sequential, backend=None):
+    """Read a model written by `save` as a `sequential` (``fastnn.Sequential``, which
+    ``fastnn.load`` passes: this module reads files and imports no model); refuse
+    anything that is not exactly that format.
 
     Raises
     ------
@@ -119,7 +124,6 @@ def load(path, backend=None):
         nothing is unpickled), or weights holding NaN or inf. The message names the
         file and the problem.
     """
-    from fastnn import backend as backends
     backend = backends.resolve(backend)  # a bad backend is the caller's error, not the file's
     path = os.fspath(path)
     with open(path, "rb") as f:
@@ -130,7 +134,7 @@ def load(path, backend=None):
         f.seek(0)
         try:
             with np.load(f, allow_pickle=False) as data:
-                return _read(path, data, backend)
+                return _read(path, data, sequential, backend)
         except ModelFileError:
             raise
         except (FastnnError, ValueError, OSError, EOFError, zipfile.BadZipFile,
@@ -139,7 +143,7 @@ def load(path, backend=None):
                                  f"{err})") from None
 
 
-def _read(path, data, backend):
+def _read(path, data, sequential, backend):
     """The model in the open .npz `data`, every header checked before any data is read."""
     members = {}
     for member in data.zip.namelist():
@@ -190,7 +194,7 @@ def _read(path, data, backend):
     if shape != () or dtype.kind != "U" or dtype.itemsize // 4 > MAX_ARCHITECTURE_CHARS:
         raise ModelFileError(f"{path}: architecture is {_describe(dtype, shape)}, expected a "
                              f"JSON string")
-    model = _model(path, str(data["architecture"]), backend)
+    model = _model(path, str(data["architecture"]), sequential, backend)
 
     expected = {}
     n_params = 0
@@ -251,11 +255,8 @@ def _read(path, data, backend):
     return model
 
 
-def _model(path, text, backend):
-    """An unbuilt Sequential from the architecture JSON, every field checked."""
-    from fastnn.layers import Dense, Dropout
-    from fastnn.model import Sequential
-    from fastnn.optim import OPTIMIZERS
+def _model(path, text, sequential, backend):
+    """An unbuilt `sequential` from the architecture JSON, every field checked."""
 
     def invalid(problem):
         return ModelFileError(f"{path}: invalid architecture: {problem}")
@@ -286,7 +287,7 @@ def _model(path, text, backend):
         raise invalid(f"optimizer is {kind!r}, expected one of {sorted(OPTIMIZERS)}")
     try:
         optimizer = OPTIMIZERS[spec["type"]](**{k: v for k, v in spec.items() if k != "type"})
-        return Sequential(layers, loss=arch["loss"], optimizer=optimizer, seed=arch["seed"],
+        return sequential(layers, loss=arch["loss"], optimizer=optimizer, seed=arch["seed"],
                           backend=backend, dtype=arch["dtype"])
     except (TypeError, ValueError) as err:
         raise invalid(str(err)) from None

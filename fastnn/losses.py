@@ -1,7 +1,10 @@
 """Losses computed from the output layer's logits, fused with the output activation.
 
 Each loss names the output activation it pairs with, the kernel that returns the loss and
-fills dlogits in one call, and how it wants its targets.
+fills dlogits in one call, the kernel that counts correct predictions, and how it wants
+its targets. Both the step-by-step path (``Sequential.backward``) and the compiled
+training loop (``kernels.driver``) call the kernels it names: a new loss is its class
+here, its kernels in ``kernels.reference`` and ``kernels.numba_cpu``, and its tests.
 """
 import numpy as np
 
@@ -15,6 +18,7 @@ class Loss:
     output = ""      # the activation of the output layer this loss is fused with
     kernel = ""      # the kernel that returns the loss and fills dz
     hits = None      # the kernel that counts correct predictions, None for regression
+    labels = False   # whether the kernels take class labels (N,) rather than rows (N, O)
 
     def targets(self, y, n_outputs, dtype):
         """Check y and return it in the form the kernel wants.
@@ -29,6 +33,7 @@ class CategoricalCrossEntropy(Loss):
     """Softmax + cross-entropy; targets are integer labels (N,) or one-hot rows (N, C)."""
 
     name, output, kernel, hits = "cce", "softmax", "softmax_cce", "argmax_hits"
+    labels = True
 
     def targets(self, y, n_outputs, dtype):
         y = _numbers(y, self.name)

@@ -5,17 +5,14 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 
 from fastnn import backend as backends
-from fastnn import losses
-from fastnn import optim
+from fastnn import io, losses, optim, training
 from fastnn.checks import (as_features, flag, integer, number, option, positive_int,
                            same_length, sample_weights)
-from fastnn.epoch import describe, layer_tables, unsupported
+from fastnn.epoch import CHUNK, buffers, describe, layer_table, unsupported
 from fastnn.errors import DTypeError, HyperParameterError, NonFiniteError, ShapeError
 from fastnn.layers import Dense, Dropout, Layer
 from fastnn.optim import Adam
 from fastnn.parallel import threads_for_this_worker
-
-CHUNK = 1024  # rows per kernel call when predicting or evaluating
 
 
 class Sequential:
@@ -175,7 +172,7 @@ class Sequential:
         self.no_weights = np.empty(0, self.dtype)  # the loss kernels' "uniform weights"
         self.inputs = [None] * len(self.layers)  # what each layer got in the last forward
         self.rows = rows
-        self.tables = layer_tables(self)  # the layers, as the driver kernels read them
+        self.layer_table = layer_table(self)  # the layers, as the driver kernels read them
 
     # ---- one batch; x and targets have n ≤ self.rows rows ------------------------------
 
@@ -241,12 +238,12 @@ class Sequential:
         y holds integer labels (N,) or one-hot rows for "cce", 0/1 values for "bce", and
         target values (N,) or (N, n_outputs) for "mse". See `fastnn.training.fit`.
         """
-        from fastnn.training import fit
         with self.threads_in_use():
-            return fit(self, X, y, epochs=epochs, batch_size=batch_size,
-                       validation_data=validation_data, validation_split=validation_split,
-                       callbacks=callbacks, scheduler=scheduler, shuffle=shuffle,
-                       verbose=verbose, sample_weight=sample_weight)
+            return training.fit(self, X, y, epochs=epochs, batch_size=batch_size,
+                                validation_data=validation_data,
+                                validation_split=validation_split, callbacks=callbacks,
+                                scheduler=scheduler, shuffle=shuffle, verbose=verbose,
+                                sample_weight=sample_weight)
 
     def prepare(self, X, y):
         """Checked, converted (X, targets) for this model."""
@@ -270,8 +267,8 @@ class Sequential:
         result = np.empty((len(X), self.n_outputs), self.dtype)
         with self.threads_in_use():
             if unsupported(self) is None:  # the whole forward pass in one kernel call
-                self.kernels.predict_rows(result, self.work, self.scratch, X, self.params,
-                                          *self.tables, self.rows)
+                self.kernels.predict_rows(result, buffers(self), X, self.layer_table,
+                                          self.rows)
                 return result
             for start in range(0, len(X), CHUNK):
                 x = X[start:start + CHUNK]
@@ -352,8 +349,7 @@ class Sequential:
 
     def save(self, path):
         """Write architecture, weights and optimizer state to `path` (.npz), atomically."""
-        from fastnn.io import save
-        save(self, path)
+        io.save(self, path)
 
     def to_onnx(self, path, opset=None):
         """Write the model as an ONNX graph at `path`; see `fastnn.export.to_onnx`."""
@@ -394,6 +390,12 @@ class Sequential:
     def __repr__(self):
         inner = ", ".join(map(repr, self.layers))
         return f"Sequential([{inner}], loss={self.loss.name!r}, backend={self.backend!r})"
+
+
+def load(path, backend=None):
+    """The model that `Sequential.save` wrote to `path` (see `fastnn.io.load` for the
+    checks and errors), on `backend` (default as for Sequential)."""
+    return io.load(path, Sequential, backend)
 
 
 @contextmanager

@@ -1,5 +1,11 @@
 """Optimizers: state in flat arrays the size of the parameter buffer, one kernel call a step.
 
+An optimizer class is all that describes it: its kernel's name (`kernel`), its state
+arrays (`state_names`) and its kernel's hyper-parameters (`hyper`). One update is
+``kernel(params, *state, grads, *hyper(), step)``, both from Python (`Optimizer.update`)
+and in the compiled training loop (``kernels.driver``). A new optimizer is its class
+here, its kernel in ``kernels.reference`` and ``kernels.numba_cpu``, and its tests.
+
 Each matches PyTorch's update rule for the same hyper-parameters. ``clip_norm`` rescales
 all gradients together when their global L2 norm exceeds it (PyTorch's clip_grad_norm_).
 """
@@ -17,6 +23,7 @@ def _check(name, value, low=0.0, high=np.inf, low_open=True, high_open=False):
 class Optimizer:
     """The shared part: learning rate, gradient clipping, step count, state arrays."""
 
+    kernel = ""       # the kernel of one update, in each kernel module
     state_names = ()  # flat arrays of the parameter buffer's size, zero at the start
     state = None      # (K, P) once built: the named arrays are its rows
 
@@ -57,8 +64,13 @@ class Optimizer:
         self.step_count += 1
         self.update(k, params, grads)
 
-    def update(self, k, params, grads):
+    def hyper(self):
+        """The kernel's hyper-parameters, in the order of its parameters after grads."""
         raise NotImplementedError
+
+    def update(self, k, params, grads):
+        """One call of the optimizer's kernel from the kernel module `k`."""
+        getattr(k, self.kernel)(params, *self.state, grads, *self.hyper(), self.step_count)
 
     def state_dict(self):
         """{"step_count": int, "lr": float, <state name>: array copy, ...}."""
@@ -93,7 +105,7 @@ class SGD(Optimizer):
     v = μ·v + g;  p = p − lr·v, or p = p − lr·(g + μ·v) with nesterov=True.
     """
 
-    state_names = ("velocity",)
+    kernel, state_names = "sgd_step", ("velocity",)
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, clip_norm=None):
         super().__init__(lr, clip_norm)
@@ -107,8 +119,8 @@ class SGD(Optimizer):
         return dict(lr=self.lr, momentum=self.momentum, nesterov=self.nesterov,
                     clip_norm=self.clip_norm)
 
-    def update(self, k, params, grads):
-        k.sgd_step(params, self.velocity, grads, self.lr, self.momentum, self.nesterov)
+    def hyper(self):
+        return self.lr, self.momentum, self.nesterov
 
 
 class Adam(Optimizer):
@@ -117,7 +129,7 @@ class Adam(Optimizer):
     m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;  p = p − lr·m̂ / (√v̂ + ε).
     """
 
-    state_names = ("m", "v")
+    kernel, state_names = "adam_step", ("m", "v")
     weight_decay = 0.0
 
     def __init__(self, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, clip_norm=None):
@@ -130,9 +142,8 @@ class Adam(Optimizer):
         return dict(lr=self.lr, beta1=self.beta1, beta2=self.beta2, eps=self.eps,
                     clip_norm=self.clip_norm)
 
-    def update(self, k, params, grads):
-        k.adam_step(params, self.m, self.v, grads, self.lr, self.beta1, self.beta2, self.eps,
-                    self.weight_decay, self.step_count)
+    def hyper(self):
+        return self.lr, self.beta1, self.beta2, self.eps, self.weight_decay
 
 
 class AdamW(Adam):
@@ -156,7 +167,7 @@ class RMSprop(Optimizer):
     s = α·s + (1−α)·g²;  p = p − lr·g / (√s + ε).
     """
 
-    state_names = ("square_avg",)
+    kernel, state_names = "rmsprop_step", ("square_avg",)
 
     def __init__(self, lr=1e-3, alpha=0.99, eps=1e-8, clip_norm=None):
         super().__init__(lr, clip_norm)
@@ -166,8 +177,8 @@ class RMSprop(Optimizer):
     def hyper_parameters(self):
         return dict(lr=self.lr, alpha=self.alpha, eps=self.eps, clip_norm=self.clip_norm)
 
-    def update(self, k, params, grads):
-        k.rmsprop_step(params, self.square_avg, grads, self.lr, self.alpha, self.eps)
+    def hyper(self):
+        return self.lr, self.alpha, self.eps
 
 
 OPTIMIZERS = {cls.__name__: cls for cls in (SGD, Adam, AdamW, RMSprop)}

@@ -6,9 +6,8 @@ import time
 import numpy as np
 
 from fastnn.checks import positive_int
-from fastnn.epoch import DriverSteps, StepByStep, unsupported
+from fastnn.epoch import CHUNK, DriverSteps, StepByStep, unsupported
 from fastnn.errors import DTypeError, HyperParameterError, TrainingDivergedError
-from fastnn.model import CHUNK
 from fastnn.schedulers import ReduceLROnPlateau
 
 
@@ -94,6 +93,10 @@ def fit(model, X, y, epochs=1, batch_size=32, validation_data=None, validation_s
     training with TrainingDivergedError (a FloatingPointError) naming the epoch and batch;
     the weights are then those of the last finite step. sample_weight (N,): each batch's
     loss is the weighted mean (such fits run step by step, not in the driver kernel).
+
+    Each epoch's steps run in chunks (``fastnn.epoch``): in the backend's compiled
+    training loop when the model allows it (``kernels.driver.train_steps``), else one
+    ``Sequential.train_step`` at a time; ``model.training_path()`` says which.
     """
     epochs = positive_int("epochs", epochs)
     batch_size = positive_int("batch_size", batch_size)

@@ -1,9 +1,13 @@
 """The math of fastnn, written twice.
 
 ``kernels.reference`` states every kernel in plain NumPy: it is the specification and the
-test oracle. ``kernels.numba_cpu`` has the same functions, with the same names and
+test oracle, and its public functions are the list of kernels. ``kernels.numba_cpu`` has the same functions, with the same names and
 parameters, compiled by Numba. A kernel writes its outputs (its first parameters) and
 returns at most a scalar.
+
+An optimizer kernel is called as ``kernel(params, *state, grads, *hyper, step)``: its state
+arrays, then its hyper-parameters in the order its class's ``hyper()`` gives them, then
+the number of updates made, this one included (``fastnn.optim``).
 
 Activations are passed to kernels as the integer codes below, so that a jitted kernel
 compiles once per dtype rather than once per activation name.
@@ -15,25 +19,3 @@ ACTIVATIONS = {"linear": LINEAR, "relu": RELU, "sigmoid": SIGMOID, "tanh": TANH,
                "softmax": SOFTMAX, "leaky_relu": LEAKY_RELU, "elu": ELU, "gelu": GELU}
 
 NEEDS_Z = (GELU,)  # derivative not expressible through the output: keep z = x·W + b
-
-KERNELS = (
-    "dense_forward",
-    "dense_backward",
-    "softmax_cce",
-    "sigmoid_bce",
-    "mse",
-    "argmax_hits",
-    "threshold_hits",
-    "gather_rows",
-    "prefetch_rows",
-    "weight_penalty",
-    "dropout_forward",
-    "dropout_backward",
-    "all_finite",
-    "clip_grad_norm",
-    "sgd_step",
-    "adam_step",
-    "rmsprop_step",
-    "train_steps",
-    "predict_rows",
-)

@@ -271,21 +271,32 @@ def _key(py_func):
 
 
 def _dispatch_key(args, constants):
-    """What Numba's typing of `args` depends on, cheaply: for an array (NumPy's own class)
-    its dtype, dimensions, layout flags, writeability and alignment; for a bool, a float
-    or an int that fits in int64, its class; and the values of the `constants` positions.
-    None for any other argument (then no shortcut is taken)."""
+    """What Numba's typing of `args` depends on, cheaply: for an array (NumPy's own class,
+    or its record array) its class, dtype, dimensions, layout flags, writeability and
+    alignment; for a bool, a float or an int that fits in int64, its class; for a tuple
+    (named or not), its class and the keys of its items; and the values of the
+    `constants` positions. None for any other argument (then no shortcut is taken)."""
     key = []
     for i, a in enumerate(args):
-        if type(a) is np.ndarray:
-            flags = a.flags
-            key.append((a.dtype, a.ndim, flags.c_contiguous, flags.f_contiguous,
-                        flags.writeable, flags.aligned))
-        elif type(a) in (bool, float) or (type(a) is int and -2**63 <= a < 2**63):
-            key.append((type(a), a) if i in constants else type(a))
-        else:
+        item = _argument_key(a, i in constants)
+        if item is None:
             return None
+        key.append(item)
     return tuple(key)
+
+
+def _argument_key(a, constant):
+    """One argument's part of `_dispatch_key`, or None."""
+    if type(a) is np.ndarray or type(a) is np.recarray:
+        flags = a.flags
+        return (type(a), a.dtype, a.ndim, flags.c_contiguous, flags.f_contiguous,
+                flags.writeable, flags.aligned)
+    if type(a) in (bool, float) or (type(a) is int and -2**63 <= a < 2**63):
+        return (type(a), a) if constant else type(a)
+    if isinstance(a, tuple):  # a namedtuple's class is part of its Numba type
+        items = tuple(_argument_key(item, False) for item in a)
+        return None if None in items else (type(a), items)
+    return None
 
 
 def _slot(key, args):

@@ -7,6 +7,8 @@ Each kernel first checks that its arrays' shapes agree (a few integer comparison
 wrong call raises ValueError instead of reading or writing out of bounds.
 """
 import math
+import sys
+from functools import partial
 
 import numpy as np
 
@@ -473,8 +475,8 @@ def _sgd(params, velocity, grads, lr, momentum, nesterov):
 
 
 @jit_parallel
-def sgd_step(params, velocity, grads, lr, momentum, nesterov):
-    """params, velocity, grads (P,).
+def sgd_step(params, velocity, grads, lr, momentum, nesterov, step):
+    """params, velocity, grads (P,); step: as for every optimizer kernel (unused).
 
     v = μ·v + g;  p = p − lr·(g + μ·v) with Nesterov, else p = p − lr·v   (PyTorch's form;
     μ = 0 is plain SGD).
@@ -535,8 +537,8 @@ def _rmsprop(params, square_avg, grads, lr, alpha, eps):
 
 
 @jit_parallel
-def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
-    """params, square_avg, grads (P,).
+def rmsprop_step(params, square_avg, grads, lr, alpha, eps, step):
+    """params, square_avg, grads (P,); step: as for every optimizer kernel (unused).
 
     s = α·s + (1−α)·g²;  p = p − lr·g / (√s + ε)   (PyTorch's RMSprop, not centered).
     """
@@ -552,6 +554,7 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
         _rmsprop(params[lo:hi], square_avg[lo:hi], grads[lo:hi], t(lr), t(alpha), t(eps))
 
 
-train_steps, predict_rows = driver.define_in(globals(), jit)  # the loops, compiled over the kernels above
-if not config.DISABLE_JIT:
-    train_steps.before_cold_compile = cold_start.compile_callees  # on two cores, in two processes
+loops = driver.Driver(sys.modules[__name__], jit)  # the loops, compiled over the kernels above
+predict_rows, training_loop = loops.predict_rows, loops.training_loop
+if not config.DISABLE_JIT:  # on two cores, a cold start compiles in two processes
+    loops.before_cold_compile = partial(cold_start.compile_callees, sys.modules[__name__])

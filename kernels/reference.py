@@ -4,6 +4,7 @@ Nothing here is optimized; each function states its equation as directly as NumP
 Shapes: ``N`` samples, ``I`` inputs, ``O`` outputs (``C`` classes), ``P`` parameters.
 """
 import math
+import sys
 
 import numpy as np
 
@@ -208,8 +209,8 @@ def clip_grad_norm(grads, max_norm):
     return norm
 
 
-def sgd_step(params, velocity, grads, lr, momentum, nesterov):
-    """params, velocity, grads (P,).
+def sgd_step(params, velocity, grads, lr, momentum, nesterov, step):
+    """params, velocity, grads (P,); step: as for every optimizer kernel (unused).
 
     v = μ·v + g;  p = p − lr·(g + μ·v) with Nesterov, else p = p − lr·v   (PyTorch's form;
     μ = 0 is plain SGD).
@@ -234,8 +235,8 @@ def adam_step(params, m, v, grads, lr, beta1, beta2, eps, weight_decay, step):
     params -= (lr / bias1) * m / (np.sqrt(v) / np.sqrt(bias2) + eps)
 
 
-def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
-    """params, square_avg, grads (P,).
+def rmsprop_step(params, square_avg, grads, lr, alpha, eps, step):
+    """params, square_avg, grads (P,); step: as for every optimizer kernel (unused).
 
     s = α·s + (1−α)·g²;  p = p − lr·g / (√s + ε)   (PyTorch's RMSprop, not centered).
     """
@@ -243,4 +244,5 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
     params -= lr * grads / (np.sqrt(square_avg) + eps)
 
 
-train_steps, predict_rows = driver.define_in(globals())  # the loops over the kernels above
+loops = driver.Driver(sys.modules[__name__])  # the loops, run as Python over the kernels above
+predict_rows, training_loop = loops.predict_rows, loops.training_loop

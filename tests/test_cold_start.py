@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastnn as fnn
-from fastnn.epoch import LOSS_CODES, OPTIMIZER_CODES, uses
+from fastnn.epoch import buffers, optimizer_state, uses
 from tests.test_compile import run
 from tests.test_driver import OUTPUTS, problem
 
@@ -23,8 +23,10 @@ X = np.random.default_rng(0).random((64, 20), dtype=np.float32)
 model = fnn.mlp([20, 70, 3], seed=0)
 model.fit(X, np.arange(64) % 3, batch_size=32, verbose=0)
 print(repr(model.params.sum()))
-here, there = cold_start.halves(types.float32, 0, 1)
-print(sorted(name for (_, name), kernel in compile._KERNELS.items() if kernel._cache_misses))
+here, there = cold_start.halves(types.float32, "softmax_cce", "argmax_hits", True)
+# a train_steps is named after its loss and optimizer kernels: train_steps__softmax_cce__…
+print(sorted(name.split("__")[0] for (_, name), kernel in compile._KERNELS.items()
+             if kernel._cache_misses))
 print(sorted(name for name, _ in there))
 """
 
@@ -59,23 +61,29 @@ def test_the_halves_are_the_kernels_the_driver_calls(jit, loss, optimizer, dtype
     model = fnn.mlp([5, 8, n_out], output=output, loss=loss, dtype=dtype,
                     optimizer=OPTIMIZERS[optimizer](lr=0.01, **clip), **options)
     model.fit(X, y, epochs=1, batch_size=16, verbose=0)
-    here, there = cold_start.halves(from_dtype(np.dtype(dtype)), LOSS_CODES[loss],
-                                    OPTIMIZER_CODES[type(model.optimizer)], *uses(model))
+    update = cold_start.update_call(model.optimizer.kernel, buffers(model),
+                                    optimizer_state(model.optimizer))
+    here, there = cold_start.halves(from_dtype(np.dtype(dtype)), model.loss.kernel,
+                                    model.loss.hits, model.loss.labels, *uses(model),
+                                    update=update)
     names = [name for name, _ in here + there]
     assert len(set(names)) == len(names)
     for name, argument_types in here + there:
-        assert argument_types in getattr(numba_cpu, name).overloads, name
+        assert argument_types in cold_start.callee(numba_cpu, name).overloads, name
+
+
+FLAGS = ("softmax_cce", "argmax_hits", True, False, False, False)
 
 
 def test_no_child_when_it_cannot_help(jit, monkeypatch):
     from fastnn.kernels import cold_start
     monkeypatch.setattr(cold_start, "two_cores", lambda: False)
-    assert cold_start.start_child(np.float32, (0, 1, False, False, False)) is None
+    assert cold_start.start_child(np.float32, FLAGS) is None
     monkeypatch.setattr(cold_start, "two_cores", lambda: True)
     monkeypatch.setattr(cold_start.sys, "executable", "/no/such/python")
-    assert cold_start.start_child(np.float32, (0, 1, False, False, False)) is None
+    assert cold_start.start_child(np.float32, FLAGS) is None
     monkeypatch.setattr(cold_start, "CACHE", False)
-    assert cold_start.start_child(np.float32, (0, 1, False, False, False)) is None
+    assert cold_start.start_child(np.float32, FLAGS) is None
 
 
 def test_a_failing_child_is_reported(jit):
@@ -122,5 +130,5 @@ def test_the_child_uses_this_process_s_cache_folder(jit, monkeypatch, tmp_path):
                         lambda command, env, **options: started.append(env) or "child")
     monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
-    assert cold_start.start_child(np.float32, (0, 1, False, False, False)) == "child"
+    assert cold_start.start_child(np.float32, FLAGS) == "child"
     assert started[0]["NUMBA_CACHE_DIR"] == str(tmp_path)

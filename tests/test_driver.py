@@ -141,13 +141,15 @@ def test_the_threads_setting_is_honoured_and_changes_no_bit(monkeypatch):
     import numba
 
     from fastnn.kernels import numba_cpu
-    real, seen, results = numba_cpu.train_steps, [], []
+    real, seen, results = numba_cpu.training_loop, [], []
 
-    def spy(*args):
-        seen.append(numba.get_num_threads())
-        return real(*args)
+    def spy(*kernels):
+        def train_steps(*args):
+            seen.append(numba.get_num_threads())
+            return real(*kernels)(*args)
+        return train_steps
 
-    monkeypatch.setattr(numba_cpu, "train_steps", spy)
+    monkeypatch.setattr(numba_cpu, "training_loop", spy)
     X, y = problem("cce", n=600)
     for threads in (1, min(2, numba.config.NUMBA_NUM_THREADS)):
         model = fnn.mlp([5, 256, 3], seed=0, threads=threads)
@@ -197,3 +199,50 @@ def test_the_driver_refuses_flags_that_leave_out_what_the_model_uses(feature, ba
     monkeypatch.setattr(epoch, "uses", lambda model: tuple(flags.values()))
     with pytest.raises(ValueError, match="train_steps: "):
         model.fit(*problem("cce", n=32), epochs=1, batch_size=16, verbose=0)
+
+
+def test_an_optimizer_is_declared_by_its_class_alone(backend, monkeypatch):
+    """The driver, the step-by-step path and the cold start read an optimizer's kernel,
+    state and hyper-parameters from its class: a new one needs no other change."""
+    from fastnn import optim
+
+    class RMSpropEps(optim.Optimizer):
+        kernel, state_names = "rmsprop_step", ("square_avg",)
+
+        def __init__(self, lr=0.01, eps=1e-3):
+            super().__init__(lr)
+            self.eps = eps
+
+        def hyper(self):
+            return self.lr, 0.9, self.eps
+
+        def hyper_parameters(self):
+            return dict(lr=self.lr, eps=self.eps)
+
+    monkeypatch.setitem(optim.OPTIMIZERS, "RMSpropEps", RMSpropEps)
+    X, y = problem("cce")
+    results = []
+    for driver in (True, False):
+        model = fnn.mlp([5, 8, 3], seed=3, optimizer=RMSpropEps(), backend=backend,
+                        driver=driver)
+        results.append((model, model.fit(X, y, epochs=2, batch_size=16, verbose=0)))
+    assert_same_training(results)
+    assert results[0][0].optimizer.square_avg.any()
+
+
+def test_the_layer_table_gives_each_field_one_meaning():
+    from fastnn.kernels import driver
+    model = fnn.Sequential([fnn.Dense(5, 4, "gelu", l2=0.1), fnn.Dropout(0.3),
+                            fnn.Dense(4, 3, "softmax")])
+    model.allocate(8)
+    dense, dropout, out = model.layer_table
+    assert (dense.kind, dense.n_in, dense.n_out, dense.w_at, dense.b_at) == (
+        driver.DENSE, 5, 4, 0, 20)
+    assert (out.kind, out.w_at, out.b_at) == (driver.DENSE, 24, 36)
+    np.testing.assert_array_equal(model.params[dense.w_at:dense.b_at].reshape(5, 4),
+                                  model.layers[0].W)
+    np.testing.assert_array_equal(model.params[out.b_at:out.b_at + 3], model.layers[2].b)
+    assert dense.keeps_z and not out.keeps_z and (dense.l1, dense.l2) == (0.0, 0.1)
+    assert (dropout.kind, dropout.mask_at, dropout.rate) == (driver.DROPOUT, 0, 0.3)
+    assert np.shares_memory(model.work, model.layers[1].out)
+    assert model.work[dropout.out_at:].ctypes.data == model.layers[1].out.ctypes.data

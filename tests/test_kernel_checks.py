@@ -64,11 +64,11 @@ BAD_CALLS = [
                  id="dropout-mask"),
     pytest.param("dropout_backward", (a(4, 3), a(3, 3), a(4, 3), 0.5), "dropout_backward",
                  id="dropout-dout"),
-    pytest.param("sgd_step", (a(10), a(9), a(10), 0.1, 0.9, False), "sgd_step",
+    pytest.param("sgd_step", (a(10), a(9), a(10), 0.1, 0.9, False, 1), "sgd_step",
                  id="sgd-velocity"),
     pytest.param("adam_step", (a(10), a(10), a(10), a(11), 1e-3, 0.9, 0.999, 1e-8, 0.0, 1),
                  "adam_step", id="adam-grads"),
-    pytest.param("rmsprop_step", (a(10), a(3), a(10), 1e-3, 0.99, 1e-8), "rmsprop_step",
+    pytest.param("rmsprop_step", (a(10), a(3), a(10), 1e-3, 0.99, 1e-8, 1), "rmsprop_step",
                  id="rmsprop-state"),
 ]
 

@@ -4,7 +4,6 @@ import inspect
 import numpy as np
 import pytest
 
-from fastnn import kernels
 from fastnn.kernels import ACTIVATIONS, NEEDS_Z, numba_cpu, reference
 from fastnn.kernels.scratch import dense_scratch
 from tests.conftest import TOLERANCE, kernel
@@ -37,7 +36,23 @@ def assert_same(results, dtype):
         assert nb_ret == pytest.approx(ref_ret, rel=TOLERANCE[dtype]["rtol"] * 10)
 
 
-@pytest.mark.parametrize("name", kernels.KERNELS)
+def defined_kernels(module):
+    """The public functions `module` defines (compiled by Numba or not), by name."""
+    return sorted(name for name, f in vars(module).items()
+                  if not name.startswith("_") and callable(f) and not isinstance(f, type)
+                  and getattr(getattr(f, "py_func", f), "__module__", "") == module.__name__)
+
+
+# the loops, built from one source for both modules (kernels.driver)
+KERNELS = defined_kernels(reference) + ["predict_rows", "training_loop"]
+
+
+def test_the_twins_define_the_same_kernels():
+    assert "adam_step" in KERNELS and "dense_forward" in KERNELS
+    assert defined_kernels(numba_cpu) == defined_kernels(reference)
+
+
+@pytest.mark.parametrize("name", KERNELS)
 def test_twins_share_a_signature(name):
     assert (inspect.signature(kernel(numba_cpu, name))
             == inspect.signature(kernel(reference, name)))
@@ -173,7 +188,7 @@ def test_threshold_hits(n, o, dtype, rng):
 @pytest.mark.parametrize("p", [1, 13, 101_770])
 def test_sgd_step(p, momentum, nesterov, dtype, rng):
     params, velocity, grads = (rng.standard_normal(p).astype(dtype) for _ in range(3))
-    results = run_both("sgd_step", [params, velocity], grads, 0.1, momentum, nesterov)
+    results = run_both("sgd_step", [params, velocity], grads, 0.1, momentum, nesterov, 1)
     assert_same(results, dtype)
 
 
@@ -192,7 +207,8 @@ def test_adam_step(p, step, weight_decay, dtype, rng):
 def test_rmsprop_step(p, dtype, rng):
     params, grads = (rng.standard_normal(p).astype(dtype) for _ in range(2))
     square_avg = rng.random(p).astype(dtype)
-    assert_same(run_both("rmsprop_step", [params, square_avg], grads, 1e-2, 0.99, 1e-8), dtype)
+    assert_same(run_both("rmsprop_step", [params, square_avg], grads, 1e-2, 0.99, 1e-8, 1),
+                dtype)
 
 
 @pytest.mark.parametrize("max_norm", [0.5, 1e9], ids=["clipped", "unclipped"])
