@@ -158,8 +158,8 @@ def report(results, markdown=False):
     if results.get("startup"):
         parts.append(startup_table(results, markdown))
     notes = list(results["notes"])
-    if any((r.get("floor_fraction") or 0) > 1 for row in results["workloads"]
-           for r in row["results"].values()):
+    if any(row["results"].get("fastnn", {}).get("floor_fraction", 0) > 1
+           for row in results["workloads"]):
         notes.append("a floor fraction above 100% means the GEMM rate was measured in a "
                      "slow phase of the machine, or that fastnn skipped zeros of the input")
     if notes:
