@@ -264,6 +264,7 @@ def test_every_installed_framework_trains_the_same_problem(results):
 def test_markdown_is_self_contained(results):
     text = report.report(results, markdown=True)
     for fact in ["- date: ", "- command: `fastnn bench", "- machine: ", "logical CPUs",
+                 "load average",
                  "- versions: Python", "fastnn ", "Numba ", "PyTorch ", "JAX ",
                  "- threads: ", "- instruction set: native", "- timing: ", "- floor: "]:
         assert fact in text

@@ -41,6 +41,11 @@ def logical_cpus():
     return os.cpu_count() or 1
 
 
+def load_average():
+    """The 1-minute load average, or None where the system has none."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
 def describe():
     """The machine and versions, as plain JSON types."""
     text = None
@@ -59,7 +64,7 @@ def describe():
                      if f in (cpuinfo("flags", text) or "").split()],
             "system": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(),
-            "load": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+            "load": load_average(),
             "versions": {d: version(d) for d in DISTRIBUTIONS}}
 
 

@@ -113,7 +113,9 @@ def header(results, markdown=False):
     v = m["versions"]
     simd = f" ({', '.join(m['simd'])})" if m["simd"] else ""
     cores = f"{m['cores']} cores, " if m["cores"] else ""
-    load = f"; load average {m['load'][0]:.1f}" if m.get("load") else ""
+    load = m.get("load") or [None, None]
+    load = (f"; load average {load[0]:.1f} at the start, {load[1]:.1f} at the end"
+            if None not in load else "")
     versions = [f"Python {m['python']}", f"fastnn {v['fastnn']}", f"NumPy {v['numpy']}",
                 f"Numba {v['numba']}"]
     for name, info in results["frameworks"].items():

@@ -43,6 +43,7 @@ def run(chosen, X, y, names=frameworks.DEFAULT_FRAMEWORKS, rounds=3, epochs=2,
     """
     log = log or (lambda message: None)
     data.check_fits(X, y, chosen)
+    load_at_start = machine.load_average()
     status = {n: "run" if frameworks.installed(n) else NOT_INSTALLED for n in names}
     notes = [f"{frameworks.FRAMEWORKS[n].label} is not installed: skipped"
              for n in names if status[n] == NOT_INSTALLED]
@@ -86,11 +87,18 @@ def run(chosen, X, y, names=frameworks.DEFAULT_FRAMEWORKS, rounds=3, epochs=2,
     for (w, name), measured in cells.items():
         if measured:
             versions[name] = measured[0]["version"]
+    described = machine.describe()
+    described["load"] = [load_at_start, described["load"]]
+    if max(filter(None, described["load"]), default=0) > described["logical_cpus"] / 2:
+        notes.append(f"the machine was busy (load average {max(described['load']):.1f} on "
+                     f"{described['logical_cpus']} CPUs): other processes took CPU time "
+                     f"from the workers, and frameworks whose threads spin-wait (PyTorch's "
+                     f"OpenMP by default) lose the most; rerun on a quiet machine")
     return {
         "command": command,
         "settings": {"rounds": rounds, "epochs_per_process": epochs,
                      "threads": threads, "isa": isa, "data": data_name},
-        "machine": machine.describe(),
+        "machine": described,
         "frameworks": {n: {"status": status[n], "version": versions.get(n)} for n in names},
         "notes": notes,
         "gemm_rates": rates,
