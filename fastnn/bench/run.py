@@ -89,8 +89,8 @@ def run(chosen, X, y, names=frameworks.DEFAULT_FRAMEWORKS, rounds=3, epochs=2,
             versions[name] = measured[0]["version"]
     described = machine.describe()
     described["load"] = [load_at_start, described["load"]]
-    if max(filter(None, described["load"]), default=0) > described["logical_cpus"] / 2:
-        notes.append(f"the machine was busy (load average {max(described['load']):.1f} on "
+    if (load_at_start or 0) > described["logical_cpus"] / 2:  # before any worker ran
+        notes.append(f"the machine was busy (load average {load_at_start:.1f} on "
                      f"{described['logical_cpus']} CPUs): other processes took CPU time "
                      f"from the workers, and frameworks whose threads spin-wait (PyTorch's "
                      f"OpenMP by default) lose the most; rerun on a quiet machine")
