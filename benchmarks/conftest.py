@@ -6,10 +6,6 @@ import pytest
 from fastnn import bench
 from tests.conftest import mnist  # noqa: F401  (the real-MNIST fixture)
 
-# Who is timed in the framework comparisons; one pytest-benchmark group per measurement.
-FRAMEWORKS = [pytest.param(bench.NUMBA, id="numba"), pytest.param(bench.NUMPY, id="numpy"),
-              pytest.param(bench.TORCH, id="torch")]
-
 
 @pytest.fixture
 def rng():
@@ -17,16 +13,24 @@ def rng():
 
 
 @pytest.fixture(scope="session")
-def gemm_peak():
-    """The best float32 GEMM rate (FLOP/s) of fastnn's and NumPy's matmul, measured once
-    per run: the rate of the FLOP floor (see fastnn.bench)."""
-    return bench.best_gemm(bench.gemm_rates(rounds=5))["gflops"] * 1e9
+def gemm_rates_of_run():
+    """f(workload) → the best float32 GEMM rate (FLOP/s) of fastnn's and NumPy's matmul at
+    the workload's shapes, measured once per shape and run in a worker with fastnn's
+    settings: the rate of the FLOP floor (see fastnn.bench.gemm_rates)."""
+    from fastnn.bench import gemm_rates, run, workloads
+    measured = {}
+
+    def rate(workload):
+        shapes = workloads.products(workload)
+        missing = [s for s in shapes if s not in measured]
+        if missing:
+            measured.update(zip(missing, _per_shape(run.gemm_pass(missing), missing)))
+        return gemm_rates.best_rate([r for s in shapes for r in measured[s]])["gflops"] * 1e9
+    return rate
 
 
-def available(framework):
-    """Skip PyTorch's benchmarks cleanly when torch is not installed."""
-    if framework == bench.TORCH:
-        pytest.importorskip("torch")
+def _per_shape(rates, shapes):
+    return [[r for r in rates if (*r["shape"], r["kind"]) == tuple(s)] for s in shapes]
 
 
 def warm(benchmark, f, *args, rounds=20, iterations=1):

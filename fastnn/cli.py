@@ -180,66 +180,13 @@ def positive_int(text):
 
 
 def add_bench_parser(commands):
-    bench = commands.add_parser(
-        "bench", help="time MNIST training and inference: numba vs numpy backend vs PyTorch",
-        description="Train 784-128-64-10 (ReLU, softmax + CCE, Adam, float32) for one "
-                    "epoch per round with fastnn's numba and numpy backends and PyTorch "
-                    "eager, interleaved; print median seconds, ratios, the FLOP floor, "
-                    "inference times, start-up and peak RSS.")
-    bench.add_argument("--batch-sizes", type=positive_int, nargs="+", default=[32, 128, 512],
-                       metavar="N", help="batch sizes to train with (default: 32 128 512)")
-    bench.add_argument("--rounds", type=positive_int, default=5,
-                       help="timed rounds per measurement; medians are reported (default: 5)")
-    bench.add_argument("--samples", type=positive_int, default=None,
-                       help="train on the first N training images only (quick runs)")
-    bench.add_argument("--data", default=None,
-                       help="folder with the MNIST IDX files (default: $FASTNN_DATA or cache)")
-    bench.add_argument("--synthetic", action="store_true",
-                       help="random MNIST-shaped data instead of MNIST (no files needed; "
-                            "--samples rows, as many test rows up to 10,000)")
-    bench.add_argument("--skip-torch", action="store_true", help="do not time PyTorch")
-    bench.add_argument("--skip-numpy", action="store_true",
-                       help="do not time fastnn's numpy backend")
-    bench.add_argument("--skip-startup", action="store_true",
-                       help="skip the subprocess measurements: import, cold and warm start, "
-                            "peak RSS")
-    bench.add_argument("--markdown", action="store_true",
-                       help="print the tables as GitHub markdown (as in the README)")
-    bench.add_argument("--json", metavar="PATH", default=None,
-                       help="also write the results as JSON to PATH")
-    bench.add_argument("--plot", metavar="PATH", default=None,
-                       help="also draw a PNG bar chart at PATH (needs matplotlib)")
+    from fastnn.bench.cli import add_parser
+    add_parser(commands)
 
 
 def run_bench(args, parser):
-    from fastnn import bench
-
-    if args.plot:
-        try:
-            bench.require_matplotlib()
-        except ImportError as err:
-            parser.error(str(err))  # before minutes of timing, not after
-    if args.synthetic:
-        samples = args.samples or 60_000
-        X, y, X_test = bench.synthetic(samples, min(samples, 10_000))
-    else:
-        X, y, X_test = bench.mnist(args.data, args.samples)
-    skip = [name for name, flag in [(bench.TORCH, args.skip_torch),
-                                    (bench.NUMPY, args.skip_numpy)] if flag]
-    memory = None
-    if not (args.skip_startup or args.synthetic):
-        memory = bench.train_mnist_argv(args.data, args.samples)
-    results = bench.run(X, y, X_test, batch_sizes=args.batch_sizes, rounds=args.rounds,
-                        skip=skip, startup=not args.skip_startup, memory_argv=memory,
-                        log=lambda message: print(message, file=sys.stderr, flush=True))
-    print(bench.report(results, markdown=args.markdown))
-    if args.json:
-        bench.save_json(results, args.json)
-        print(f"results written to {args.json}")
-    if args.plot:
-        bench.plot(results, args.plot)
-        print(f"bar chart written to {args.plot}")
-    return 0
+    from fastnn.bench.cli import main
+    return main(args, parser)
 
 
 def one_line(err):
