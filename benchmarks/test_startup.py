@@ -6,7 +6,6 @@ import os
 
 from benchmarks.conftest import note
 from fastnn import bench
-from tests.conftest import SHARED_MNIST
 
 
 def test_import(benchmark, tmp_path):
@@ -34,7 +33,7 @@ def test_warm_start(benchmark, tmp_path):
 
 def test_peak_rss_of_train_mnist(benchmark, mnist):
     benchmark.group = "fastnn train mnist --epochs 1"
-    argv = bench.train_mnist_argv(os.environ.get("FASTNN_DATA") or SHARED_MNIST)
+    argv = bench.train_mnist_argv(os.environ.get("FASTNN_DATA"))
     memory = {}
     benchmark.pedantic(lambda: memory.update(bench.bench_memory(argv)), rounds=1)
     note(benchmark, f"peak RSS {memory['peak_rss_mib']:.0f} MiB", **memory)

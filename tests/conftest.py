@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist"
 
 TOLERANCE = {  # numba kernel vs NumPy twin
     np.float32: dict(rtol=2e-5, atol=1e-5),  # float32 sums over K = 784 differ by ~1e-6
@@ -44,10 +43,10 @@ def kernel(module, name):
 
 @pytest.fixture(scope="session")
 def mnist():
-    """The real MNIST arrays, from $FASTNN_DATA or ../shared/data/mnist; never downloaded."""
+    """The real MNIST arrays, from $FASTNN_DATA (or fastnn's cache folder); never
+    downloaded."""
     from fastnn.datasets import MNISTNotFoundError, load_mnist
-    path = None if os.environ.get("FASTNN_DATA") else SHARED_MNIST
     try:
-        return load_mnist(path, download=False)
+        return load_mnist(download=False)
     except MNISTNotFoundError as err:
         pytest.skip(f"real MNIST not available: {err}")

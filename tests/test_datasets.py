@@ -27,9 +27,11 @@ TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
 def _real_dir():
-    """Folder with the real files: $FASTNN_DATA (or its mnist/), else ../shared/data/mnist."""
+    """Folder with the real files: $FASTNN_DATA (or its mnist/), or None."""
     env = os.environ.get("FASTNN_DATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared/data/mnist"
+    if not env:
+        return None
+    root = Path(env)
     for folder in (root, root / "mnist"):
         if all((folder / n).is_file() or (folder / f"{n}.gz").is_file() for n in NAMES):
             return folder

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fastnn.datasets import FILES
-from tests.conftest import ROOT, SHARED_MNIST
+from tests.conftest import ROOT
 
 TIMEOUT = 300  # seconds per example: a hang fails the test instead of stalling the suite
 
@@ -46,11 +46,11 @@ def assert_pngs(folder, *names):
 
 
 def mnist_folder():
-    """The folder holding the four MNIST files: $FASTNN_DATA (or its mnist/), else
-    ../shared/data/mnist; None when absent. The examples would download; tests never do."""
+    """The folder holding the four MNIST files: $FASTNN_DATA (or its mnist/); None when
+    unset or absent. The examples would download; tests never do."""
     env = os.environ.get("FASTNN_DATA")
     root = Path(env).expanduser().resolve() if env else None  # absolute: cwd=ROOT below
-    candidates = [root, root / "mnist"] if env else [SHARED_MNIST]
+    candidates = [root, root / "mnist"] if env else []
     for folder in candidates:
         if all((folder / f).is_file() or (folder / f"{f}.gz").is_file() for f in FILES):
             return folder
@@ -87,7 +87,7 @@ def test_regression(tmp_path):
 def test_mnist_quick_run(tmp_path):
     folder = mnist_folder()
     if folder is None:
-        pytest.skip("real MNIST not available: set FASTNN_DATA or fill ../shared/data/mnist")
+        pytest.skip("real MNIST not available: set FASTNN_DATA to the folder holding the MNIST IDX files")
     # A quick run on a subset: its documented bar is a test accuracy of 0.90.
     out = run_example("mnist", tmp_path, "--data", str(folder), "--samples", "10000",
                       "--epochs", "2")

@@ -29,7 +29,7 @@ def test_draws_all_three_from_mnist_and_a_saved_benchmark(tmp_path):
     pytest.importorskip("matplotlib")
     folder = mnist_folder()
     if folder is None:
-        pytest.skip("real MNIST not available: set FASTNN_DATA or fill ../shared/data/mnist")
+        pytest.skip("real MNIST not available: set FASTNN_DATA to the folder holding the MNIST IDX files")
     result = make_images("--out", str(tmp_path), "--data", str(folder), "--samples", "2000",
                          "--epochs", "1", "--bench-json", str(IMAGES / "benchmark.json"))
     assert result.returncode == 0, result.stdout + result.stderr
@@ -41,7 +41,7 @@ def test_draws_all_three_from_mnist_and_a_saved_benchmark(tmp_path):
 def test_skip_bench_draws_no_chart(tmp_path):
     folder = mnist_folder()
     if folder is None:
-        pytest.skip("real MNIST not available: set FASTNN_DATA or fill ../shared/data/mnist")
+        pytest.skip("real MNIST not available: set FASTNN_DATA to the folder holding the MNIST IDX files")
     result = make_images("--out", str(tmp_path), "--data", str(folder), "--samples", "500",
                          "--epochs", "1", "--skip-bench")
     assert result.returncode == 0, result.stdout + result.stderr

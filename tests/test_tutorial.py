@@ -2,7 +2,7 @@
 
 The notebook runs in a fresh kernel of this interpreter (a kernelspec written to a temporary
 JUPYTER_PATH), with FASTNN_TUTORIAL_SMALL=1 for a quick MNIST section. It uses real MNIST
-from $FASTNN_DATA or ../shared/data/mnist when present (never downloaded), else its
+from $FASTNN_DATA when set (never downloaded), else its
 synthetic stand-in; a second run forces the stand-in.
 """
 import json
@@ -80,7 +80,7 @@ def images(notebook):
 def test_runs_on_mnist(tmp_path, monkeypatch):
     data = mnist_folder()
     if data is None:
-        pytest.skip("real MNIST not available: set FASTNN_DATA or fill ../shared/data/mnist")
+        pytest.skip("real MNIST not available: set FASTNN_DATA to the folder holding the MNIST IDX files")
     notebook = execute(tmp_path, monkeypatch, str(data))
     text = text_of(notebook)
     assert f"python: {sys.executable}\n" in text  # the kernel ran this interpreter
