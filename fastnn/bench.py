@@ -141,11 +141,12 @@ def timed(f):
 def import_torch():
     """PyTorch, with as many threads as Numba; None when it is not installed.
 
-    fastnn's kernels are imported first: they set GOMP_SPINCOUNT (unless the user did), so
-    PyTorch's OpenMP threads start with the same spin-wait as Numba's, whichever of the
-    two a process happens to load first.
+    fastnn's thread settings are applied first: they set GOMP_SPINCOUNT (unless the user
+    did), so PyTorch's OpenMP threads start with the same spin-wait as Numba's, whichever
+    of the two a process happens to load first.
     """
-    import fastnn.kernels.gemm  # noqa: F401
+    from fastnn.kernels import threads
+    threads.configure()
     try:
         import torch
     except ImportError:

@@ -4,18 +4,20 @@ With an empty cache, the first call of ``train_steps`` compiles about 40 functio
 after the other (Numba holds one compiler lock per process). When Numba has a disk cache
 and this process a second core, `compile_callees` first compiles the callees listed by
 `halves` in two processes at once: the first list here, the second in a child process
-(``python -m kernels.cold_start``) that leaves them in the shared cache. ``train_steps``
-then compiles its own code and loads those callees from the cache like a warm start.
-The two GEMM layouts, the most expensive functions, go one to each process; the child
-ends with the backward pass, dense_backward by then finding here's matmul_nt in the
-cache. FIRST_BATCH (`fastnn.bench`) with an empty cache, on this 2-core machine: 15 s on
-one core, 7.4–9.6 s on two.
+(``python -m fastnn.kernels.cold_start``) that leaves them in the shared cache.
+``train_steps`` then compiles its own code and loads those callees from the cache like a
+warm start. The two GEMM layouts, the most expensive functions, go one to each process;
+the child ends with the backward pass, dense_backward by then finding here's matmul_nt in
+the cache.
 
 Nothing depends on it: a callee the child did not leave in the cache (it failed, it was
 killed, `halves` no longer matches the driver's calls) is compiled here as before, and
 the results are the same either way. The two processes share the cache's files safely
-(`kernels.compile.SharedCache`).
+(``fastnn.kernels.numba_hooks.SharedCache``). It runs only with the compiler hooks
+(``fastnn.kernels.compile.HOOKED``): the kernel module, named by its caller, is looked up
+by name, so this module imports no kernels.
 """
+import importlib
 import os
 import subprocess
 import sys
@@ -27,11 +29,17 @@ from numba import config
 from numba.core import types
 from numba.np.numpy_support import from_dtype
 
+import fastnn
 from fastnn.kernels import driver
-from fastnn.kernels.compile import CACHE, fcntl
+from fastnn.kernels.flags import CACHE
+
+try:
+    import fcntl
+except ImportError:  # Windows: no file locks to share the cache with
+    fcntl = None
 
 CONSTANTS = driver.CONSTANTS["train_steps"]  # loss, optimizer, dropout, penalties, clip
-CHILD_SECONDS = 300  # the child compiles for about 5 s; this long, it is stuck: kill it
+CHILD_SECONDS = 300  # the child's half takes seconds; this long, it is stuck: kill it
 LOSS_KERNELS = {driver.CCE: ("softmax_cce", "argmax_hits"),
                 driver.BCE: ("sigmoid_bce", "threshold_hits"),
                 driver.MSE: ("mse",)}
@@ -78,18 +86,19 @@ def halves(dtype, loss, optimizer, dropout=False, penalties=False, clip=False):
     return here, there
 
 
-def compile_all(signatures):
-    """Compile each (kernel name, argument types) of kernels.numba_cpu, or load it from
-    the cache."""
-    from fastnn.kernels import numba_cpu
+def compile_all(kernels, signatures):
+    """Compile each (kernel name, argument types) of the module named `kernels`, or load
+    it from the cache."""
+    module = importlib.import_module(kernels)
     for name, argument_types in signatures:
-        getattr(numba_cpu, name).compile(argument_types)
+        getattr(module, name).compile(argument_types)
 
 
-def all_cached(signatures):
-    """Whether every (kernel name, argument types) is compiled or in the disk cache."""
-    from fastnn.kernels import numba_cpu
-    return all(getattr(numba_cpu, name).cached(argument_types)
+def all_cached(kernels, signatures):
+    """Whether every (kernel name, argument types) of the module named `kernels` is
+    compiled or in the disk cache."""
+    module = importlib.import_module(kernels)
+    return all(getattr(module, name).cached(argument_types)
                for name, argument_types in signatures)
 
 
@@ -101,37 +110,39 @@ def two_cores():
         return (os.cpu_count() or 1) >= 2
 
 
-def start_child(dtype, constants):
-    """The child process compiling `halves`' second list, or None when it cannot help (no
-    disk cache to share, no file locks, a single core) or cannot start (an embedded
-    interpreter without a Python executable)."""
+def start_child(kernels, dtype, constants):
+    """The child process compiling `halves`' second list of the module named `kernels`,
+    or None when it cannot help (no disk cache to share, no file locks, a single core) or
+    cannot start (an embedded interpreter without a Python executable)."""
     if not CACHE or fcntl is None or not two_cores() or not sys.executable:
         return None
-    root = str(Path(__file__).resolve().parent.parent)  # the folder holding `kernels`
+    # the folder this process imported fastnn from, first: the child imports the same one
+    root = str(Path(fastnn.__file__).resolve().parent.parent)
     path = os.environ.get("PYTHONPATH")
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + path if path else root)
     if config.CACHE_DIR:  # also when set in numba.config rather than the environment
         env["NUMBA_CACHE_DIR"] = config.CACHE_DIR
     try:
         return subprocess.Popen(
-            [sys.executable, "-m", "fastnn.kernels.cold_start", np.dtype(dtype).name,
-             *(str(int(c)) for c in constants)], env=env, stdin=subprocess.DEVNULL,
+            [sys.executable, "-m", "fastnn.kernels.cold_start", kernels,
+             np.dtype(dtype).name, *(str(int(c)) for c in constants)], env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     except OSError:
         return None
 
 
-def compile_callees(arguments):
-    """Before train_steps compiles for `arguments` (its arguments by name): its callees in
-    two processes, when a second one can help; returns when both are done."""
+def compile_callees(kernels, arguments):
+    """Before train_steps of the module named `kernels` compiles for `arguments` (its
+    arguments by name): its callees in two processes, when a second one can help; returns
+    when both are done."""
     dtype = arguments["params"].dtype
     constants = [arguments[name].literal_value for name in CONSTANTS]
     here, there = halves(from_dtype(dtype), *constants)
-    child = None if all_cached(there) else start_child(dtype, constants)
+    child = None if all_cached(kernels, there) else start_child(kernels, dtype, constants)
     if child is None:
         return
     try:
-        compile_all(here)
+        compile_all(kernels, here)
     except BaseException:
         child.kill()
         child.communicate()
@@ -154,11 +165,12 @@ def finish(child):
                       RuntimeWarning, stacklevel=3)
 
 
-def main(dtype_name, loss, optimizer, *flags):
-    """The child: compile the second list of `halves` into the disk cache."""
+def main(kernels, dtype_name, loss, optimizer, *flags):
+    """The child: compile the second list of `halves` of the module named `kernels` into
+    the disk cache."""
     _, there = halves(from_dtype(np.dtype(dtype_name)), int(loss), int(optimizer),
                       *(flag == "1" for flag in flags))
-    compile_all(there)
+    compile_all(kernels, there)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Each kernel first checks that its arrays' shapes agree (a few integer comparison
 wrong call raises ValueError instead of reading or writing out of bounds.
 """
 import math
+from functools import partial
 
 import numpy as np
 
@@ -15,11 +16,14 @@ from numba import config, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from fastnn.kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, cold_start, driver
-from fastnn.kernels.compile import jit, jit_parallel
+from fastnn.kernels import (ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH,
+                            cold_start, driver, threads)
+from fastnn.kernels.compile import HOOKED, jit, jit_parallel
 from fastnn.kernels.reference import GELU_C, GELU_K
 from fastnn.kernels.gemm import (matmul, matmul_nt, matmul_nt_scratch, matmul_scratch, matmul_tn,
                           matmul_tn_scratch)
+
+threads.configure()  # the numba backend is being loaded: its thread settings, once
 
 PARALLEL_MIN = 32_768  # elements; below this one thread beats waking the second
 
@@ -521,5 +525,5 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps):
 
 
 train_steps, predict_rows = driver.define_in(globals(), jit)  # the loops, compiled over the kernels above
-if not config.DISABLE_JIT:
-    train_steps.before_cold_compile = cold_start.compile_callees  # on two cores, in two processes
+if HOOKED:  # on two cores, its callees compile in two processes
+    train_steps.before_cold_compile = partial(cold_start.compile_callees, __name__)

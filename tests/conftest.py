@@ -32,6 +32,18 @@ def jit():
 
 
 @pytest.fixture
+def hooks():
+    """Skips a test of the compiler hooks (kernels.numba_hooks) where they are off: with
+    NUMBA_DISABLE_JIT=1, FASTNN_PLAIN_NUMBA=1 or an untested Numba release."""
+    from numba import config
+    if config.DISABLE_JIT:
+        pytest.skip("NUMBA_DISABLE_JIT=1: nothing is compiled")
+    from fastnn.kernels.compile import HOOKED
+    if not HOOKED:
+        pytest.skip("plain Numba (FASTNN_PLAIN_NUMBA=1 or an untested release): no hooks")
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(1234)
 
