@@ -29,9 +29,12 @@ def cache_possible():
     return True
 
 
-CACHE = cache_possible()
-if not CACHE:
-    warnings.warn("fastnn: no writable folder for Numba's cache (NUMBA_CACHE_DIR, the "
-                  "package's __pycache__, the user cache folder); kernels compile again in "
-                  "every process. Set NUMBA_CACHE_DIR to a writable folder to cache them.",
-                  RuntimeWarning, stacklevel=2)
+if numba.config.DISABLE_JIT:  # nothing compiles: nothing to cache
+    CACHE = False
+else:
+    CACHE = cache_possible()
+    if not CACHE:
+        warnings.warn("fastnn: no writable folder for Numba's cache (NUMBA_CACHE_DIR, the "
+                      "package's __pycache__, the user cache folder); kernels compile again "
+                      "in every process. Set NUMBA_CACHE_DIR to a writable folder to cache "
+                      "them.", RuntimeWarning, stacklevel=2)

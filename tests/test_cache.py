@@ -26,14 +26,14 @@ print(round(loss, 6))
 """
 
 
-def test_no_writable_cache_folder_warns_and_still_computes():
+def test_no_writable_cache_folder_warns_and_still_computes(jit):
     done = subprocess.run([sys.executable, "-c", NO_FOLDER], cwd=ROOT, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "0.407606"  # log(e¹ + e² + e³) − 3
 
 
-def test_a_writable_folder_is_found_here():
+def test_a_writable_folder_is_found_here(jit):
     from fastnn.kernels import flags
     assert flags.cache_possible()
 
