@@ -125,8 +125,9 @@ def start_child(kernels, dtype, constants):
     try:
         return subprocess.Popen(
             [sys.executable, "-m", "fastnn.kernels.cold_start", kernels,
-             np.dtype(dtype).name, *(str(int(c)) for c in constants)], env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             np.dtype(dtype).name, *(str(int(c)) for c in constants)],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
     except OSError:
         return None
 

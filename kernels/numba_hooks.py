@@ -187,8 +187,9 @@ class Kernel(Compiled):
     call from Python finds no code for them, compiled or on disk.
 
     A call with constants never matches a compiled signature in Numba's fast dispatch, so
-    it takes Numba's slow path, which types every argument on every call. The compiled entry is kept by a key of what typing
-    looks at (`_dispatch_key`), so only the first call with each key pays it.
+    it takes Numba's slow path, which types every argument on every call. The compiled
+    entry is kept by a key of what typing looks at (`_dispatch_key`), so only the first
+    call with each key pays it.
     """
 
     def __init__(self, py_func, constants=(), **options):
