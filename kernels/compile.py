@@ -7,9 +7,12 @@
   compile, a cache stamped with every kernel file, a cold start in two processes.
 * **plain**: Numba's public API only, ``numba.njit(cache=True)`` (``parallel=True`` for
   `jit_parallel`). ``constants=`` are ordinary arguments (every branch compiles), helpers
-  and private kernels are ordinary njit functions. The kernels compute the same and run
-  as fast; only a cold start takes longer. Chosen on any other Numba release, with a
-  RuntimeWarning, or silently when the environment asks for it: ``FASTNN_PLAIN_NUMBA=1``.
+  and private kernels are ordinary njit functions. Training computes the same at the
+  same speed; only a cold start (an empty cache) takes longer. Chosen on any other Numba
+  release, with a RuntimeWarning, or silently when the environment asks for it:
+  ``FASTNN_PLAIN_NUMBA=1`` (``0`` or unset: the default). Its cache is Numba's own: a
+  kernel recompiles when its own file changes, not when a kernel it inlines from another
+  file does (after editing kernels in plain mode, delete their ``__pycache__``).
 
 With NUMBA_DISABLE_JIT=1, `jit` returns the Python function itself and no mode applies.
 The flags every kernel compiles with, and whether it is cached, are ``kernels.flags``'s.
