@@ -37,7 +37,7 @@ def config_info():
     }
     try:
         layer = numba.threading_layer()
-    except ValueError:  # raised until a parallel region (or gemm's import) starts the pool
+    except ValueError:  # raised until the numba backend loads (kernels.threads)
         layer = None
     if layer is None:
         info["threading layer"] = (f"not started yet (NUMBA_THREADING_LAYER="

@@ -8,13 +8,13 @@ and this process a second core, `compile_callees` first compiles the callees lis
 then compiles its own code and loads those callees from the cache like a warm start.
 The two GEMM layouts, the most expensive functions, go one to each process; the child
 ends with the backward pass, dense_backward by then finding here's matmul_nt in the
-cache. FIRST_BATCH (`fastnn.bench`) with an empty cache, on this 2-core machine: 15 s on
-one core, 7.4–9.6 s on two.
+cache.
 
 Nothing depends on it: a callee the child did not leave in the cache (it failed, it was
 killed, `halves` no longer matches the driver's calls) is compiled here as before, and
 the results are the same either way. The two processes share the cache's files safely
-(`kernels.compile.SharedCache`).
+(``fastnn.kernels.numba_hooks.SharedCache``). It runs only with the compiler hooks
+(``fastnn.kernels.compile.HOOKED``).
 """
 import os
 import subprocess
@@ -28,10 +28,15 @@ from numba.core import types
 from numba.np.numpy_support import from_dtype
 
 from fastnn.kernels import driver
-from fastnn.kernels.compile import CACHE, fcntl
+from fastnn.kernels.flags import CACHE
+
+try:
+    import fcntl
+except ImportError:  # Windows: no file locks to share the cache with
+    fcntl = None
 
 CONSTANTS = driver.CONSTANTS["train_steps"]  # dropout, penalties, clip
-CHILD_SECONDS = 300  # the child compiles for about 5 s; this long, it is stuck: kill it
+CHILD_SECONDS = 300  # the child's half takes seconds; this long, it is stuck: kill it
 # the child: the kernel module imported by name, so that its functions keep their names
 CHILD = ("import sys; from fastnn.kernels import cold_start, numba_cpu; "
          "cold_start.main(numba_cpu, *sys.argv[1:])")
@@ -119,7 +124,8 @@ def start_child(dtype, flags):
     without update."""
     if not CACHE or fcntl is None or not two_cores() or not sys.executable:
         return None
-    root = str(Path(__file__).resolve().parent.parent)  # the folder holding `kernels`
+    # the folder this process imported fastnn from, first: the child imports the same one
+    root = str(Path(sys.modules["fastnn"].__file__).resolve().parent.parent)
     path = os.environ.get("PYTHONPATH")
     env = dict(os.environ, PYTHONPATH=root + os.pathsep + path if path else root)
     if config.CACHE_DIR:  # also when set in numba.config rather than the environment

@@ -43,38 +43,15 @@ How it is fast (each point was measured; see the benchmark suite):
   with the batch), plus 8 rows of M bytes to find them. Given an empty scratch, they
   allocate what they need.
 """
-import os
-
 import numba as nb
 import numpy as np
 from numba import config, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
-from numba.np.ufunc.parallel import _launch_threads
 
 from fastnn.kernels import scratch as sizes
 from fastnn.kernels.compile import jit, jit_parallel
 from fastnn.kernels.scratch import MR32, MR64, NR, SWEEP_CHUNKS
-
-# libgomp's default spin-wait (300,000 rounds) makes every parallel region wait a whole
-# time slice for a descheduled thread when another process wants a core: an MNIST epoch
-# took 39 s instead of 0.26 s on a 2-core machine with one busy process. Spinning 3000
-# rounds, then sleeping, took 1.8 s there (one thread: 1.0 s) and no measurable loss when
-# idle. Takes effect only if OpenMP is not loaded yet; never overrides the user's setting.
-os.environ.setdefault("GOMP_SPINCOUNT", "3000")
-
-# Numba's fallback threading layer, workqueue, aborts the process when two Python threads
-# run parallel kernels at once: ask for a thread-safe one (TBB or OpenMP) unless the user
-# chose, and take the fallback only when neither is installed.
-if "NUMBA_THREADING_LAYER" not in os.environ:
-    config.THREADING_LAYER = "threadsafe"
-# A caller loaded from Numba's cache does not start the thread pool that the parallel
-# function it embeds needs (numba issue #8578): start it here, once, at import.
-try:
-    _launch_threads()
-except ValueError:  # no TBB, no OpenMP
-    config.THREADING_LAYER = "default"
-    _launch_threads()
 
 SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
 KC = 1024                # k values per chunk: the list of a row block's k is on the stack
@@ -374,7 +351,6 @@ def _gemm(out, a, b, bt, a_transposed, spare):
 matmul_scratch = jit(linked=True)(sizes.matmul_scratch)
 matmul_tn_scratch = jit(linked=True)(sizes.matmul_tn_scratch)
 matmul_nt_scratch = jit(linked=True)(sizes.matmul_nt_scratch)
-_NO_SPARE = np.zeros(0, np.uint8)  # a constant of the compiled code: allocated nowhere
 
 
 @jit(linked=True)
@@ -414,7 +390,7 @@ def matmul(out, scratch, a, b):
     need = matmul_scratch(out.shape[0], n, k_len, out.itemsize)
     bt = _scratch(scratch, need, out, a, b).reshape((n - c0, k_len))
     _transpose(bt, b[:, c0:])
-    _gemm(out, a, b, bt, False, _NO_SPARE)
+    _gemm(out, a, b, bt, False, scratch[:0].view(np.uint8))
 
 
 @jit
@@ -451,7 +427,7 @@ def matmul_nt(out, scratch, a, b):
     need = matmul_nt_scratch(out.shape[0], n, k_len, out.itemsize)
     bt = _scratch(scratch, need, out, a, b).reshape((k_len, c0))
     _transpose(bt, b[:c0])
-    _gemm(out, a, bt, b[c0:], False, _NO_SPARE)
+    _gemm(out, a, bt, b[c0:], False, scratch[:0].view(np.uint8))
 
 
 if config.DISABLE_JIT:  # the register tile is a compiler intrinsic: plain Python uses NumPy

@@ -17,11 +17,14 @@ from numba import config, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from fastnn.kernels import ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH, cold_start, driver
-from fastnn.kernels.compile import jit, jit_parallel
+from fastnn.kernels import (ELU, GELU, LEAKY_RELU, LINEAR, RELU, SIGMOID, SOFTMAX, TANH,
+                            cold_start, driver, threads)
+from fastnn.kernels.compile import HOOKED, jit, jit_parallel
 from fastnn.kernels.reference import GELU_C, GELU_K
 from fastnn.kernels.gemm import (matmul, matmul_nt, matmul_nt_scratch, matmul_scratch, matmul_tn,
                           matmul_tn_scratch)
+
+threads.configure()  # the numba backend is being loaded: its thread settings, once
 
 PARALLEL_MIN = 32_768  # elements; below this one thread beats waking the second
 
@@ -556,5 +559,5 @@ def rmsprop_step(params, square_avg, grads, lr, alpha, eps, step):
 
 loops = driver.Driver(sys.modules[__name__], jit)  # the loops, compiled over the kernels above
 predict_rows, training_loop = loops.predict_rows, loops.training_loop
-if not config.DISABLE_JIT:  # on two cores, a cold start compiles in two processes
+if HOOKED:  # on two cores, a cold start compiles in two processes
     loops.before_cold_compile = partial(cold_start.compile_callees, sys.modules[__name__])

@@ -6,6 +6,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
+def pytest_configure(config):
+    """On a Numba release without the compiler hooks, plain mode is the only mode: ask for
+    it, so that the test processes run with ``-W error`` do not stop at the warning that
+    says so (this process has given it once)."""
+    from fastnn.kernels.compile import tested_release
+    if not tested_release():
+        os.environ.setdefault("FASTNN_PLAIN_NUMBA", "1")
+
+
 TOLERANCE = {  # numba kernel vs NumPy twin
     np.float32: dict(rtol=2e-5, atol=1e-5),  # float32 sums over K = 784 differ by ~1e-6
     np.float64: dict(rtol=1e-11, atol=1e-13),
@@ -28,6 +38,18 @@ def jit():
     from numba import config
     if config.DISABLE_JIT:
         pytest.skip("NUMBA_DISABLE_JIT=1: nothing is compiled")
+
+
+@pytest.fixture
+def hooks():
+    """Skips a test of the compiler hooks (kernels.numba_hooks) where they are off: with
+    NUMBA_DISABLE_JIT=1, FASTNN_PLAIN_NUMBA=1 or an untested Numba release."""
+    from numba import config
+    if config.DISABLE_JIT:
+        pytest.skip("NUMBA_DISABLE_JIT=1: nothing is compiled")
+    from fastnn.kernels.compile import HOOKED
+    if not HOOKED:
+        pytest.skip("plain Numba (FASTNN_PLAIN_NUMBA=1 or an untested release): no hooks")
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """A cold start compiled in two processes (kernels.cold_start), and the cache they share
-(kernels.compile.SharedCache)."""
+(kernels.numba_hooks.SharedCache): compiler hooks, skipped in plain mode."""
 import ast
 import subprocess
 import sys
@@ -18,20 +18,20 @@ FIT = """
 import numpy as np
 import fastnn as fnn
 from numba.core import types
-from fastnn.kernels import cold_start, compile
+from fastnn.kernels import cold_start, numba_hooks
 X = np.random.default_rng(0).random((64, 20), dtype=np.float32)
 model = fnn.mlp([20, 70, 3], seed=0)
 model.fit(X, np.arange(64) % 3, batch_size=32, verbose=0)
 print(repr(model.params.sum()))
 here, there = cold_start.halves(types.float32, "softmax_cce", "argmax_hits", True)
 # a train_steps is named after its loss and optimizer kernels: train_steps__softmax_cce__…
-print(sorted(name.split("__")[0] for (_, name), kernel in compile._KERNELS.items()
+print(sorted(name.split("__")[0] for (_, name), kernel in numba_hooks._KERNELS.items()
              if kernel._cache_misses))
 print(sorted(name for name, _ in there))
 """
 
 
-def test_the_child_compiles_its_half_and_leaves_a_complete_cache(jit, tmp_path):
+def test_the_child_compiles_its_half_and_leaves_a_complete_cache(hooks, tmp_path):
     from fastnn.kernels import cold_start
     if not cold_start.two_cores():
         pytest.skip("one CPU: the cold start compiles in one process")
@@ -49,7 +49,7 @@ CASES += [("cce", "adam", "float64", {}), ("cce", "adam", "float32", dict(dropou
 
 
 @pytest.mark.parametrize("loss, optimizer, dtype, options", CASES)
-def test_the_halves_are_the_kernels_the_driver_calls(jit, loss, optimizer, dtype, options):
+def test_the_halves_are_the_kernels_the_driver_calls(hooks, loss, optimizer, dtype, options):
     """Each kernel and argument types that `halves` lists is one train_steps compiled:
     otherwise the cold start compiles something the driver does not use."""
     from numba.np.numpy_support import from_dtype
@@ -75,7 +75,7 @@ def test_the_halves_are_the_kernels_the_driver_calls(jit, loss, optimizer, dtype
 FLAGS = ("softmax_cce", "argmax_hits", True, False, False, False)
 
 
-def test_no_child_when_it_cannot_help(jit, monkeypatch):
+def test_no_child_when_it_cannot_help(hooks, monkeypatch):
     from fastnn.kernels import cold_start
     monkeypatch.setattr(cold_start, "two_cores", lambda: False)
     assert cold_start.start_child(np.float32, FLAGS) is None
@@ -86,7 +86,7 @@ def test_no_child_when_it_cannot_help(jit, monkeypatch):
     assert cold_start.start_child(np.float32, FLAGS) is None
 
 
-def test_a_failing_child_is_reported(jit):
+def test_a_failing_child_is_reported():
     from fastnn.kernels import cold_start
     child = subprocess.Popen([sys.executable, "-c", "raise SystemExit('no such kernel')"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -98,26 +98,26 @@ def twice(x):
     return 2.0 * x
 
 
-def test_the_cache_locks_its_index_shared_to_load_exclusive_to_save(jit, monkeypatch):
+def test_the_cache_locks_its_index_shared_to_load_exclusive_to_save(hooks, monkeypatch):
     from numba.core import types
 
-    from fastnn.kernels import compile
-    if not compile.CACHE or compile.fcntl is None:
+    from fastnn.kernels import numba_hooks
+    if not numba_hooks.CACHE or numba_hooks.fcntl is None:
         pytest.skip("no disk cache or no file locks here")
-    fcntl, flock, calls = compile.fcntl, compile.fcntl.flock, []
+    fcntl, flock, calls = numba_hooks.fcntl, numba_hooks.fcntl.flock, []
     monkeypatch.setattr(fcntl, "flock", lambda file, operation: (
         calls.append((file.name, operation)), flock(file, operation)))
-    compiled = compile.Compiled(twice)
+    compiled = numba_hooks.Compiled(twice)
     compiled._cache.flush()  # an empty index: the call below compiles and saves
     assert compiled(1.5) == 3.0
     assert compiled._cache.has((types.float64,), compiled.targetctx)
     lock = compiled._cache._cache_file._index_path + ".lock"
     assert calls == [(lock, fcntl.LOCK_SH), (lock, fcntl.LOCK_EX), (lock, fcntl.LOCK_SH)]
-    assert compile.Compiled(twice)(2.5) == 5.0  # a fresh dispatcher loads it: shared
+    assert numba_hooks.Compiled(twice)(2.5) == 5.0  # a fresh dispatcher loads it: shared
     assert calls[-1] == (lock, fcntl.LOCK_SH) and len(calls) == 4
 
 
-def test_the_child_uses_this_process_s_cache_folder(jit, monkeypatch, tmp_path):
+def test_the_child_uses_this_process_s_cache_folder(hooks, monkeypatch, tmp_path):
     """A cache folder set in numba.config, not the environment, must reach the child:
     otherwise its half lands where this process does not look."""
     from numba import config

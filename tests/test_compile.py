@@ -1,6 +1,8 @@
-"""How the kernels are compiled (kernels.compile): each kernel once, called through a slot;
-only the model's loss and optimizer, and dropout, penalties and clipping only when the
-model has them; a cached caller loads its callees first."""
+"""How the kernels are compiled (kernels.compile). Hooked (kernels.numba_hooks): each
+kernel once, called through a slot; only the model's loss and optimizer, and dropout,
+penalties and clipping only when the model has them. In both modes: a cached caller loads
+its callees first; plain mode trains to the same weights; an untested Numba release
+warns once."""
 import os
 import re
 import subprocess
@@ -42,7 +44,7 @@ def run(code, cache):
     return done.stdout.splitlines()
 
 
-def test_only_the_models_loss_and_optimizer_compile_and_the_cache_gives_the_same(jit,
+def test_only_the_models_loss_and_optimizer_compile_and_the_cache_gives_the_same(hooks,
                                                                                  tmp_path):
     params, compiled, layouts = run(FIT, tmp_path)
     assert compiled == "['adam_step', 'dense_forward', 'softmax_cce', 'train_steps']"
@@ -51,7 +53,7 @@ def test_only_the_models_loss_and_optimizer_compile_and_the_cache_gives_the_same
     assert run(FIT, tmp_path) == [params, compiled, layouts]
 
 
-def test_a_helper_is_not_callable_from_python(jit):
+def test_a_helper_is_not_callable_from_python(hooks):
     from fastnn.kernels import gemm
     a = np.ones((2, 2), np.float32)
     with pytest.raises(TypeError, match="called by other kernels only"):
@@ -71,7 +73,7 @@ for cres in numba_cpu.dense_forward.overloads.values():
 """
 
 
-def test_a_kernel_calls_another_without_embedding_its_code(jit, tmp_path):
+def test_a_kernel_calls_another_without_embedding_its_code(hooks, tmp_path):
     """dense_forward's own code, compiled (an empty cache: a library loaded from the cache
     defines nothing), does not contain the GEMM it calls."""
     right, defined = run(FORWARD, tmp_path)
@@ -121,8 +123,8 @@ def test_a_caller_compiled_over_a_cached_helper_loads_the_helpers_callees(jit, t
         assert done.stdout.split("\n")[0] == ("[1.0, 0.0]" if name == "first" else "[1.0, 1.0]")
 
 
-def test_the_dispatch_key_tells_apart_what_typing_tells_apart():
-    from fastnn.kernels.compile import _dispatch_key
+def test_the_dispatch_key_tells_apart_what_typing_tells_apart(hooks):
+    from fastnn.kernels.numba_hooks import _dispatch_key
     a = np.zeros((4, 3), np.float32)
     readonly = a.copy()
     readonly.flags.writeable = False
@@ -136,7 +138,7 @@ def test_the_dispatch_key_tells_apart_what_typing_tells_apart():
     assert _dispatch_key((a, np.int64(3)), set()) is None
 
 
-def test_a_call_with_constants_types_its_arguments_once(jit, monkeypatch):
+def test_a_call_with_constants_types_its_arguments_once(hooks, monkeypatch):
     """train_steps has constants, so every call from Python takes Numba's slow path; the
     second call with the same kinds of arguments reuses the first one's entry."""
     model = fnn.mlp([6, 5, 3], seed=0)

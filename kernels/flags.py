@@ -1,0 +1,40 @@
+"""What every Numba kernel compiles with, in both modes of ``fastnn.kernels.compile``.
+
+fastmath never includes "nnan" or "ninf", so NaN and inf checks stay true (but with
+"nsz" and "reassoc" together, ``math.isfinite`` is folded to True: the kernels test
+finiteness with comparisons, ``abs(x) < inf``). error_model="numpy" lets divisions
+vectorize (no ZeroDivisionError checks).
+
+Kernels are cached on disk where Numba finds a writable folder ($NUMBA_CACHE_DIR, the
+package's ``__pycache__``, a per-user folder). With none writable — a read-only install,
+a locked-down home — Numba would refuse to define them; they then compile anew in every
+process, with a warning (`CACHE` is False).
+"""
+import warnings
+
+import numba
+
+FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
+OPTIONS = dict(nogil=True, fastmath=FASTMATH, error_model="numpy")
+
+
+def cache_possible():
+    """Whether Numba finds a writable folder to cache this folder's functions in."""
+    def probe():
+        pass
+    try:
+        numba.njit(cache=True)(probe)  # Numba looks for the folder when caching is asked for
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return False
+    return True
+
+
+if numba.config.DISABLE_JIT:  # nothing compiles: nothing to cache
+    CACHE = False
+else:
+    CACHE = cache_possible()
+    if not CACHE:
+        warnings.warn("fastnn: no writable folder for Numba's cache (NUMBA_CACHE_DIR, the "
+                      "package's __pycache__, the user cache folder); kernels compile again "
+                      "in every process. Set NUMBA_CACHE_DIR to a writable folder to cache "
+                      "them.", RuntimeWarning, stacklevel=2)
