@@ -10,7 +10,7 @@
 - mistakes.png: `fnn.plot.mistakes` on the 10,000 test digits: the model's 25 most
   confident mistakes;
 - benchmark.png: the bar chart of `fastnn bench`. By default this script runs
-  ``fastnn bench --skip-startup --json OUT/benchmark.json --plot OUT/benchmark.png``
+  ``fastnn bench --json OUT/benchmark.json --plot OUT/benchmark.png``
   (every batch size, 5 rounds: several minutes, and the numbers are this machine's);
   --bench-json PATH draws the chart from a saved ``fastnn bench --json`` run instead,
   and --skip-bench leaves it alone.
@@ -84,7 +84,7 @@ def save(fig, path):
     print(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)")
 
 
-BENCH_KEYS = ("frameworks", "training", "inference")  # what the chart reads
+BENCH_KEYS = ("frameworks", "workloads")  # what the chart reads
 
 
 def read_bench_json(parser, path):
@@ -105,11 +105,11 @@ def benchmark_picture(args, results):
     """Draw benchmark.png from `results`, or run `fastnn bench` for it (and its JSON)."""
     path = args.out / "benchmark.png"
     if results is not None:
-        from fastnn import bench
-        bench.plot(results, path)
+        from fastnn.bench.plot import plot
+        plot(results, path)
         print(f"wrote {path} from {args.bench_json}")
         return
-    command = [sys.executable, "-m", "fastnn", "bench", "--skip-startup",
+    command = [sys.executable, "-m", "fastnn", "bench",
                "--json", str(args.out / "benchmark.json"), "--plot", str(path)]
     if args.data:
         command += ["--data", args.data]
