@@ -1,52 +1,49 @@
-"""Register-blocked matrix products in pure Numba: the three GEMMs of a dense layer.
+"""Cache-blocked, packed matrix products in pure Numba: the three GEMMs of a dense layer.
 
     matmul(out, scratch, a, b)      out (M, N) = a (M, K) · b (K, N)     forward:  x·W
     matmul_tn(out, scratch, a, b)   out (M, N) = a (K, M)ᵀ · b (K, N)    dW:       xᵀ·dz
     matmul_nt(out, scratch, a, b)   out (M, N) = a (M, K) · b (N, K)ᵀ    dx:       dz·Wᵀ
 
 Their NumPy twin is the ``@`` operator (tests/test_gemm.py). They avoid BLAS on purpose:
-OpenBLAS spins its own thread pool, which fights Numba's on two cores, and on this CPU it
-is slower than the tile below on the MLP's shapes.
+OpenBLAS spins its own thread pool, which fights Numba's on two cores.
 
-How it is fast (each point was measured; see the benchmark suite):
-* The micro-kernel accumulates an MR × NR block of ``out`` in a stack buffer
-  (`_stack_tile`, an LLVM alloca). Every index into it has a constant trip count, so LLVM
-  keeps the whole block in 24 vector registers: per k, NR/lanes loads of b, MR broadcasts
-  of a, 24 FMAs. Accumulating in a heap array or straight into ``out`` is ~4× slower, as
-  LLVM cannot prove those do not alias the inputs.
-* NR = 64 for both dtypes: a 16- or 32-long j loop is unrolled before it is vectorized
-  and ends up scalar.
+The design is BLIS's (Van Zee & van de Geijn, "BLIS: A Framework for Rapidly
+Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
+* The micro-kernel (`_tile`) accumulates an MR × NR block of ``out`` in a stack buffer
+  (`_stack_tile`, an LLVM alloca) that LLVM keeps in vector registers: per k, NR/L loads
+  of packed B, MR broadcasts of A, MR·NR/L FMAs. MR × NR depends on the dtype and on the
+  CPU Numba compiles for (``kernels.tiles.register_tile``). Accumulating in a heap array
+  or straight into ``out`` is ~4× slower: LLVM cannot prove those do not alias the inputs.
+* B is packed, KC rows × NR columns at a time, into a contiguous panel on the thread's
+  stack (`_pack_panel`, zero-padded past N), then reused by every row block of a task
+  while it sits in L1/L2. Unpacked, each row block streamed all of B from L3 again, with
+  rows 4 KB apart that all fall in the same cache sets. Packing also does bᵀ's
+  transpose (``matmul_nt``) and makes N's leftover columns a narrower store.
+* A is read in place: its MR rows (or aᵀ's MR contiguous columns) per k are broadcasts.
+* Threads split ``out`` into tasks, one panel of NR columns × one group of row blocks
+  each: disjoint outputs, no reductions. Groups per panel are as few as still give every
+  thread TASKS_PER_THREAD tasks, since each task packs its own copy of the panel. Below
+  SERIAL_FLOPS one thread is faster than waking the others.
 * The tiles start with a guard on negative offsets; without it the wrap-around of
-  negative indices turns the vector loads of b into gathers (~25× slower).
-* A last block of fewer than MR rows runs one row at a time (`_row_panel`), skipping
-  zeros too (a batch of 128 is 21 blocks of 6 and one of 2). Fewer than NR leftover
-  columns (a 10-class output) take a dot-product kernel over their transposed copy: one
-  row at a time, accumulating along them, ran 4-5× slower (39 against 8 µs at batch 128).
-* Threads split ``out``'s row blocks (``prange``): no reductions. Below SERIAL_FLOPS one
-  thread is faster than waking the other.
+  negative indices turns vector loads into gathers (~25× slower).
+* A last block of fewer than MR rows runs one row at a time (`_row_tile`): as fast per
+  row as the full tile while FMA latency, not loads, bounds it.
 * Zeros of A are skipped, not multiplied: when most of A is zero (`_mostly_zero`, e.g.
-  MNIST's pixels, 81% zero), each row block first lists the k where its MR rows are not
-  all zero (`_block_ks`: vectorized tests, then a branch-free compaction) and its tiles
-  run over those k only. On a batch of 128 MNIST images that is 44% of the k of x·W and
-  34% of those of xᵀ·dz: one thread, 250 → 130 µs and 250 → 120 µs. A zero test inside
-  the tile made it 1.5× slower; on dense A the list is all k, for 0-4%.
-  The one difference from a dense product: a zero of A times an inf or NaN of b adds
-  nothing here instead of NaN (the trainer checks losses and weights for non-finite
-  values on its own).
-* aᵀ is read in place, never copied. The k list has at most KC entries, on the stack:
-  longer K runs in chunks, accumulating into out.
+  MNIST's pixels, 81% zero), a first pass lists, per row block and chunk of KC, the k
+  where its MR rows are not all zero (`_list_nonzero_ks`: vectorized tests, then a
+  branch-free compaction), and the tiles run over those k only. On dense A nothing is
+  listed. The one difference from a dense product: a zero of A times an inf or NaN of B
+  adds nothing here instead of NaN (the trainer checks losses and weights for
+  non-finite values on its own).
 * Allocation: none, given a scratch buffer of the arrays' dtype (`kernels.scratch`
-  gives its size). A weight matrix's leftover columns (`matmul`) and its transpose
-  (`matmul_nt`) are copied into it, and a narrow dWᵀ (`matmul_tn`) computed into it: at
-  most the size of that weight matrix. Skipping zeros of aᵀ keeps one byte per group of
-  MR columns and row of a (M/MR × K: 17 KB for MNIST's dW1 at batch 128, which grows
-  with the batch), plus 8 rows of M bytes to find them. Given an empty scratch, they
-  allocate what they need.
+  gives its size): it holds the k lists (and for aᵀ the masks that find them). Given an
+  empty scratch, they allocate what they need.
 """
 import os
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
 from numba import config, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
@@ -54,7 +51,7 @@ from numba.np.ufunc.parallel import _launch_threads
 
 from fastnn.kernels import scratch as sizes
 from fastnn.kernels.compile import jit, jit_parallel
-from fastnn.kernels.scratch import MR32, MR64, NR, SWEEP_CHUNKS
+from fastnn.kernels.scratch import SWEEP_CHUNKS
 
 # libgomp's default spin-wait (300,000 rounds) makes every parallel region wait a whole
 # time slice for a descheduled thread when another process wants a core: an MNIST epoch
@@ -77,20 +74,20 @@ except ValueError:  # no TBB, no OpenMP
     _launch_threads()
 
 SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
-KC = 1024                # k values per chunk: the list of a row block's k is on the stack
+TASKS_PER_THREAD = 2     # tasks each thread gets at least, to even out unequal ones
 ZERO_SAMPLE = 4096       # elements of A sampled to decide whether to skip its zeros
 ZERO_SHARE = 2 / 3       # skip them when at least this share of the sample is zero
 PARALLEL_SIZE = 131_072  # elements of aᵀ worth splitting its zero search among threads
 
 
-def _rows_for(dtype):
-    return MR32 if dtype.bitwidth == 32 else MR64
+def _tile_of(dtype):
+    return sizes.tile(dtype.bitwidth // 8)
 
 
 @intrinsic
 def _tile_rows(typingctx, arr):
     """MR for arr's dtype, as a compile-time constant."""
-    mr = _rows_for(arr.dtype)
+    mr = _tile_of(arr.dtype)[0]
 
     def codegen(context, builder, sig, args):
         return context.get_constant(types.intp, mr)
@@ -98,23 +95,70 @@ def _tile_rows(typingctx, arr):
 
 
 @intrinsic
-def _stack_tile(typingctx, arr):
-    """Pointer to an MR × NR stack buffer (LLVM alloca) of arr's dtype."""
-    dtype = arr.dtype
-    size = _rows_for(dtype) * NR
+def _tile_cols(typingctx, arr):
+    """NR for arr's dtype, as a compile-time constant."""
+    nr = _tile_of(arr.dtype)[1]
 
     def codegen(context, builder, sig, args):
-        ty = context.get_value_type(dtype)
-        return cgutils.alloca_once(builder, ty, size=context.get_constant(types.intp, size))
-    return types.CPointer(dtype)(arr), codegen
+        return context.get_constant(types.intp, nr)
+    return types.intp(arr), codegen
 
 
 @intrinsic
-def _stack_ks(typingctx, arr):
-    """Pointer to a 2 × KC stack buffer of uint32: a row block's k indices and a mask."""
+def _panel_depth(typingctx, arr):
+    """KC for arr's dtype, as a compile-time constant."""
+    kc = _tile_of(arr.dtype)[2]
+
     def codegen(context, builder, sig, args):
-        ty = context.get_value_type(types.uint32)
-        return cgutils.alloca_once(builder, ty, size=context.get_constant(types.intp, 2 * KC))
+        return context.get_constant(types.intp, kc)
+    return types.intp(arr), codegen
+
+
+@intrinsic
+def _threads(typingctx):
+    """The number of threads parallel regions use now (``numba.get_num_threads()``, which
+    reaches it through a ctypes pointer that keeps its caller out of the cache)."""
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(cgutils.intp_t, []),
+                                            "get_num_threads")  # the threading layer's
+        return builder.call(fn, [])
+    return types.intp(), codegen
+
+
+def _alloca(context, builder, dtype, size):
+    buffer = cgutils.alloca_once(builder, context.get_value_type(dtype),
+                                 size=context.get_constant(types.intp, size))
+    buffer.align = 64  # whole cache lines, aligned vector loads
+    return buffer
+
+
+@intrinsic
+def _stack_tile(typingctx, arr):
+    """Pointer to an MR × NR stack buffer (LLVM alloca) of arr's dtype."""
+    mr, nr, _ = _tile_of(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        return _alloca(context, builder, arr.dtype, mr * nr)
+    return types.CPointer(arr.dtype)(arr), codegen
+
+
+@intrinsic
+def _stack_panel(typingctx, arr):
+    """Pointer to a KC × NR stack buffer of arr's dtype: a packed panel of B."""
+    _, nr, kc = _tile_of(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        return _alloca(context, builder, arr.dtype, kc * nr)
+    return types.CPointer(arr.dtype)(arr), codegen
+
+
+@intrinsic
+def _stack_mask(typingctx, arr):
+    """Pointer to a KC-long stack buffer of uint32 (KC of arr's dtype): one chunk's mask."""
+    kc = _tile_of(arr.dtype)[2]
+
+    def codegen(context, builder, sig, args):
+        return _alloca(context, builder, types.uint32, kc)
     return types.CPointer(types.uint32)(arr), codegen
 
 
@@ -177,160 +221,149 @@ def _find_column_groups(masks, a, rows):
 
 @jit(linked=True)
 def _compact(ks, mask, k0, k1):
-    """ks[:n] = the k in [k0, k1) with mask[k − k0] set, in order; returns n."""
+    """ks[:n] = the offsets k − k0, k in [k0, k1), with mask[k − k0] set, in order;
+    returns n."""
     n_k = 0
     for k in range(k0, k1):
-        ks[n_k] = k
+        ks[n_k] = k - k0
         n_k += mask[k - k0]  # branch-free: a k that is not kept is overwritten by the next
     return n_k
 
 
 @jit(linked=True)
-def _block_ks(ks, mask, masks, a, block, k0, k1, a_transposed, skip_zeros):
-    """Write to ks the k in [k0, k1) that row block `block` of A (a, or aᵀ) multiplies, in
-    order: all of them, or when skip_zeros only those where its MR rows are not all zero
-    (aᵀ: as `_column_groups_nonzero` found them in masks). Returns how many. mask is
-    scratch, as long as ks."""
-    if not skip_zeros:
-        for k in range(k0, k1):
-            ks[k - k0] = k
-        return k1 - k0
-    if a_transposed:
-        return _compact(ks, masks[block, k0:k1], k0, k1)
-    i0 = block * _tile_rows(a)
-    _rows_nonzero(mask, a, i0, min(_tile_rows(a), a.shape[0] - i0), k0, k1)
-    return _compact(ks, mask, k0, k1)
+def _list_block(ks, counts, masks, a, block, a_transposed):
+    """For row block `block` of A (a, or aᵀ), chunk c of KC k's: ks[KC·c : KC·c + counts[c]]
+    = the offsets k − KC·c where its MR rows are not all zero (aᵀ: as
+    `_column_groups_nonzero` found them in masks; a short last block of aᵀ lists all)."""
+    mr, kc = _tile_rows(a), _panel_depth(a)
+    k_len, m = a.shape if a_transposed else a.shape[::-1]
+    i0 = block * mr
+    mask = nb.carray(_stack_mask(a), (kc,))
+    for c in range(counts.size):
+        k0 = c * kc
+        k1 = min(k0 + kc, k_len)
+        if not a_transposed:
+            _rows_nonzero(mask, a, i0, min(mr, m - i0), k0, k1)
+            counts[c] = _compact(ks[k0:k1], mask, k0, k1)
+        elif m - i0 >= mr:
+            counts[c] = _compact(ks[k0:k1], masks[block, k0:k1], k0, k1)
+        else:
+            for k in range(k0, k1):
+                ks[k] = k - k0
+            counts[c] = k1 - k0
+
+
+@jit_parallel
+def _list_nonzero_ks(ks_all, counts, masks, a, a_transposed, parallel):
+    """`_list_block` for every row block, on all threads when `parallel`."""
+    if not parallel:
+        for block in range(ks_all.shape[0]):
+            _list_block(ks_all[block], counts[block], masks, a, block, a_transposed)
+        return
+    for block in prange(ks_all.shape[0]):
+        b = np.int64(block)  # the prange index is unsigned: one signature, int64
+        _list_block(ks_all[b], counts[b], masks, a, b, a_transposed)
 
 
 @jit(linked=True)
-def _tile(out, a, b, i0, j0, ks, n_k, a_transposed, accumulate):
-    """out[i0:i0+MR, j0:j0+NR] (+)= A[i0:i0+MR, ks] · b[ks, j0:j0+NR], A = a or aᵀ, over
-    the first n_k of ks; += when accumulate.
+def _pack_panel(panel, b, k0, depth, j0, cols, b_transposed):
+    """panel[:depth] = B[k0:k0+depth, j0:j0+NR] with B = b or bᵀ, zeros past `cols`."""
+    nr = _tile_cols(b)
+    zero = b.dtype.type(0)
+    if k0 < 0 or j0 < 0:
+        return
+    if b_transposed:  # b (N, K): its rows become the panel's columns
+        for j in range(cols):
+            for kk in range(depth):
+                panel[kk, j] = b[j0 + j, k0 + kk]
+        for j in range(cols, nr):
+            for kk in range(depth):
+                panel[kk, j] = zero
+    elif cols == nr:
+        for kk in range(depth):
+            for j in range(nr):  # a constant trip count: whole vectors
+                panel[kk, j] = b[k0 + kk, j0 + j]
+    else:
+        for kk in range(depth):
+            for j in range(nr):
+                panel[kk, j] = b[k0 + kk, j0 + j] if j < cols else zero
 
-    A must have all MR rows (a last, shorter block goes to `_row_panel`).
-    """
-    mr = _tile_rows(a)
-    if i0 < 0 or j0 < 0:
+
+@jit(linked=True)
+def _tile(out, a, panel, ks, n_k, skip, i0, j0, k0, cols, a_transposed, accumulate):
+    """out[i0:i0+MR, j0:j0+cols] (+)= A[i0:i0+MR, k0 + kk] · panel[kk, :cols] summed over
+    kk in ks[:n_k] when skip, else over kk < n_k; A = a or aᵀ, all MR rows present."""
+    mr, nr = _tile_rows(a), _tile_cols(a)
+    if i0 < 0 or j0 < 0 or k0 < 0:
         return  # lets LLVM drop the negative-index wrap-around: contiguous vector loads
-    acc = nb.carray(_stack_tile(a), (mr, NR))
+    acc = nb.carray(_stack_tile(a), (mr, nr))
     zero = a.dtype.type(0)
     for r in range(mr):
-        for j in range(NR):
+        for j in range(nr):
             acc[r, j] = zero
     for p in range(n_k):
-        k = ks[p]  # unsigned: no wrap-around either
-        for r in range(mr):
+        kk = ks[p] if skip else p
+        k = k0 + kk
+        for r in range(mr):  # constant trip counts: unrolled, vectorized over j
             ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded away
-            for j in range(NR):
-                acc[r, j] += ar * b[k, j0 + j]
-    if accumulate:
+            for j in range(nr):
+                acc[r, j] += ar * panel[kk, j]
+    if cols == nr:
         for r in range(mr):
-            for j in range(NR):
-                out[i0 + r, j0 + j] += acc[r, j]
+            for j in range(nr):
+                out[i0 + r, j0 + j] = out[i0 + r, j0 + j] + acc[r, j] if accumulate else acc[r, j]
     else:
         for r in range(mr):
-            for j in range(NR):
-                out[i0 + r, j0 + j] = acc[r, j]
+            for j in range(cols):
+                out[i0 + r, j0 + j] = out[i0 + r, j0 + j] + acc[r, j] if accumulate else acc[r, j]
 
 
 @jit(linked=True)
-def _row_panel(out, a, b, i, j0, ks, n_k, a_transposed, accumulate):
-    """out[i, j0:j0+NR] (+)= A[i, ks] · b[ks, j0:j0+NR]: one row, for a last block of fewer
-    than MR rows (a full tile would compute MR rows to keep one: batch 1 ran 6× slower)."""
-    if i < 0 or j0 < 0:
+def _row_tile(out, a, panel, ks, n_k, skip, i, j0, k0, cols, a_transposed, accumulate):
+    """`_tile` for the one row i: a last block of fewer than MR rows."""
+    nr = _tile_cols(a)
+    if i < 0 or j0 < 0 or k0 < 0:
         return
-    acc = nb.carray(_stack_tile(a), (NR,))
+    acc = nb.carray(_stack_tile(a), (nr,))
     zero = a.dtype.type(0)
-    for j in range(NR):
+    for j in range(nr):
         acc[j] = zero
     for p in range(n_k):
-        k = ks[p]
+        kk = ks[p] if skip else p
+        k = k0 + kk
         ai = a[k, i] if a_transposed else a[i, k]
-        for j in range(NR):
-            acc[j] += ai * b[k, j0 + j]
-    if accumulate:
-        for j in range(NR):
-            out[i, j0 + j] += acc[j]
-    else:
-        for j in range(NR):
-            out[i, j0 + j] = acc[j]
+        for j in range(nr):
+            acc[j] += ai * panel[kk, j]
+    for j in range(cols):
+        out[i, j0 + j] = out[i, j0 + j] + acc[j] if accumulate else acc[j]
 
 
 @jit(linked=True)
-def _dot_columns(out, a, bt, r0, r1, c0):
-    """out[r0:r1, c0:c0+C] = a[r0:r1] · btᵀ, with a (M, K), bt (C, K): dot products along K.
-
-    A 2 × 2 block of sums, each vectorized along K; for the few (< NR) leftover columns.
-    """
-    n_cols, k_len = bt.shape
-    if r0 < 0 or c0 < 0:
-        return
-    zero = a.dtype.type(0)
-    for i in range(r0, r1, 2):
-        i1 = min(i + 1, r1 - 1)  # an odd last row is computed twice
-        for c in range(0, n_cols, 2):
-            c1 = min(c + 1, n_cols - 1)
-            s00 = s01 = s10 = s11 = zero
-            for k in range(k_len):
-                a0, a1, b0, b1 = a[i, k], a[i1, k], bt[c, k], bt[c1, k]
-                s00 += a0 * b0
-                s01 += a0 * b1
-                s10 += a1 * b0
-                s11 += a1 * b1
-            out[i, c0 + c], out[i1, c0 + c] = s00, s10
-            out[i, c0 + c1], out[i1, c0 + c1] = s01, s11
-
-
-@jit(linked=True)
-def _axpy_columns(out, a, b, r0, r1, c0):
-    """out[r0:r1, c0:] = a[:, r0:r1]ᵀ · b[:, c0:], with a (K, M): for leftover columns of aᵀb."""
-    n_cols, n_rows = out.shape[1] - c0, r1 - r0
-    if r0 < 0 or c0 < 0 or n_rows <= 0 or n_cols <= 0:
-        return
-    acc = nb.carray(_stack_tile(a), (NR, _tile_rows(a)))  # n_cols < NR, n_rows ≤ MR
-    for c in range(n_cols):
-        for i in range(n_rows):
-            acc[c, i] = 0
-    for k in range(a.shape[0]):
-        for c in range(n_cols):
-            bkc = b[k, c0 + c]
-            for i in range(n_rows):
-                acc[c, i] += bkc * a[k, r0 + i]
-    for i in range(n_rows):
-        for c in range(n_cols):
-            out[r0 + i, c0 + c] = acc[c, i]
-
-
-@jit
-def _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros):
-    """Rows [MR·block, MR·block + MR) of out = A·b; bt holds b's leftover columns transposed.
-
-    KC values of k at a time, the tiles run over the k that `_block_ks` lists: all of
-    them, or with skip_zeros those where the block's rows of A are not all zero.
-    """
+def _task(out, a, b, ks_all, counts, skip, task, groups, a_transposed, b_transposed):
+    """One task of `_gemm`: out's panel of NR columns task // groups, for its group
+    task % groups of row blocks, packing B one KC × NR panel at a time."""
+    mr, nr, kc = _tile_rows(a), _tile_cols(a), _panel_depth(a)
     m, n = out.shape
-    mr = _tile_rows(a)
-    panels = n // NR
-    i0 = block * mr
-    rows = min(mr, m - i0)
-    k_len = b.shape[0]
-    scratch = nb.carray(_stack_ks(a), (2, KC))
-    ks, mask = scratch[0], scratch[1]
-    for k0 in range(0, max(k_len, 1), KC):  # once at least: K = 0 writes zeros
-        n_k = _block_ks(ks, mask, masks, a, block, k0, min(k0 + KC, k_len), a_transposed,
-                        skip_zeros and (rows == mr or not a_transposed))
-        for p in range(panels):
-            j0 = p * NR
-            if rows == mr:
-                _tile(out, a, b, i0, j0, ks, n_k, a_transposed, k0 > 0)
+    k_len = b.shape[1] if b_transposed else b.shape[0]
+    blocks = (m + mr - 1) // mr
+    group = task % groups
+    j0 = (task // groups) * nr
+    cols = min(nr, n - j0)
+    panel = nb.carray(_stack_panel(a), (kc, nr))
+    for c in range(counts.shape[1]):  # once at least: K = 0 writes zeros
+        k0 = c * kc
+        depth = min(kc, k_len - k0)
+        _pack_panel(panel, b, k0, depth, j0, cols, b_transposed)
+        for block in range(group * blocks // groups, (group + 1) * blocks // groups):
+            i0 = block * mr
+            ks = ks_all[block, k0:k0 + depth]
+            n_k = counts[block, c] if skip else depth
+            if m - i0 >= mr:
+                _tile(out, a, panel, ks, n_k, skip, i0, j0, k0, cols, a_transposed, c > 0)
             else:
-                for i in range(i0, i0 + rows):
-                    _row_panel(out, a, b, i, j0, ks, n_k, a_transposed, k0 > 0)
-    if panels * NR < n:
-        if a_transposed:
-            _axpy_columns(out, a, b, i0, i0 + rows, panels * NR)
-        else:
-            _dot_columns(out, a, bt, i0, i0 + rows, panels * NR)
+                for i in range(i0, m):
+                    _row_tile(out, a, panel, ks, n_k, skip, i, j0, k0, cols, a_transposed,
+                              c > 0)
 
 
 @jit(linked=True)
@@ -346,35 +379,49 @@ def _mostly_zero(a):
 
 
 @jit_parallel
-def _gemm(out, a, b, bt, a_transposed, spare):
-    """out = A·b with A = a or aᵀ; row blocks run on all threads unless the work is small.
-    bt: b's leftover columns, transposed (A = a); spare (bytes): room for aᵀ's zero masks
-    and the rows that find them."""
+def _gemm(out, a, b, a_transposed, b_transposed, spare):
+    """out = A·B with A = a or aᵀ, B = b or bᵀ; tasks run on all threads unless the work
+    is small. spare (bytes): room for the k lists and, for aᵀ, the zero masks."""
+    mr, nr, kc = _tile_rows(a), _tile_cols(a), _panel_depth(a)
     m, n = out.shape
-    k_len = b.shape[0]
-    blocks = (m + _tile_rows(a) - 1) // _tile_rows(a)
-    skip_zeros = _mostly_zero(a)
-    groups = m // _tile_rows(a) if skip_zeros and a_transposed else 0
-    if a_transposed and groups:  # a literal first: x·W does not compile the sweep
-        if spare.size < groups * k_len + SWEEP_CHUNKS * m:
-            raise ValueError("matmul_tn: no room for the zero masks in the scratch")
-        masks = spare[:groups * k_len].reshape((groups, k_len))
-        _find_column_groups(masks, a, spare[groups * k_len:])
-    else:
-        masks = spare[:0].reshape((0, k_len))
-    if 2.0 * m * n * k_len < SERIAL_FLOPS:
-        for block in range(blocks):
-            _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros)
-    else:
-        for block in prange(blocks):  # the prange index is unsigned: one signature, int64
-            _row_block(out, a, b, bt, masks, np.int64(block), a_transposed, skip_zeros)
+    k_len = b.shape[1] if b_transposed else b.shape[0]
+    blocks = (m + mr - 1) // mr
+    chunks = max(1, (k_len + kc - 1) // kc)
+    panels = (n + nr - 1) // nr
+    list_bytes = 4 * blocks * (k_len + chunks)
+    if spare.size < list_bytes:
+        raise ValueError("matmul: no room for the lists of k in the scratch")
+    lists = spare[:list_bytes].view(np.uint32)
+    ks_all = lists[:blocks * k_len].reshape((blocks, k_len))
+    counts = lists[blocks * k_len:].reshape((blocks, chunks))
+    parallel = 2.0 * m * n * k_len >= SERIAL_FLOPS
+    skip = _mostly_zero(a)
+    if skip:
+        groups = m // mr if a_transposed else 0
+        if a_transposed:  # a literal first: x·W does not compile the sweep
+            if spare.size < list_bytes + groups * k_len + SWEEP_CHUNKS * m:
+                raise ValueError("matmul_tn: no room for the zero masks in the scratch")
+            masks_end = list_bytes + groups * k_len
+            masks = spare[list_bytes:masks_end].reshape((groups, k_len))
+            _find_column_groups(masks, a, spare[masks_end:])
+        else:
+            masks = spare[:0].reshape((0, k_len))
+        _list_nonzero_ks(ks_all, counts, masks, a, a_transposed, parallel)
+    if not parallel:
+        for task in range(panels):
+            _task(out, a, b, ks_all, counts, skip, task, 1, a_transposed, b_transposed)
+        return
+    groups = min(blocks, max(1, (TASKS_PER_THREAD * _threads() + panels - 1)
+                             // panels))
+    for task in prange(panels * groups):
+        _task(out, a, b, ks_all, counts, skip, np.int64(task), groups, a_transposed,
+              b_transposed)
 
 
 # compiled, to check the scratch given
 matmul_scratch = jit(linked=True)(sizes.matmul_scratch)
 matmul_tn_scratch = jit(linked=True)(sizes.matmul_tn_scratch)
 matmul_nt_scratch = jit(linked=True)(sizes.matmul_nt_scratch)
-_NO_SPARE = np.zeros(0, np.uint8)  # a constant of the compiled code: allocated nowhere
 
 
 @jit(linked=True)
@@ -391,67 +438,40 @@ def _scratch(scratch, size, out, a, b):
                      "least that large, or an empty one)")
 
 
-@jit(linked=True)
-def _transpose(t, a):
-    """t = aᵀ, with t (C, R) and a (R, C). (A loop: np.ascontiguousarray(a.T) takes Numba
-    0.3 s more to compile.)"""
-    rows, cols = a.shape
-    for i in range(rows):
-        for j in range(cols):
-            t[j, i] = a[i, j]
-
-
 @jit
 def matmul(out, scratch, a, b):
     """a (M, K), b (K, N), out (M, N), scratch (S,) or empty.  out = a·b.
 
-    The fewer than NR leftover columns of b (a 10-class output) are copied transposed
-    into the scratch, for dot products: S ≥ `kernels.scratch.matmul_scratch`, or empty
-    for a new one.
+    The scratch holds the k lists that skip A's zeros: S ≥
+    `kernels.scratch.matmul_scratch`, or empty for a new one.
     """
     k_len, n = b.shape
-    c0 = (n // NR) * NR
-    need = matmul_scratch(out.shape[0], n, k_len, out.itemsize)
-    bt = _scratch(scratch, need, out, a, b).reshape((n - c0, k_len))
-    _transpose(bt, b[:, c0:])
-    _gemm(out, a, b, bt, False, _NO_SPARE)
+    work = _scratch(scratch, matmul_scratch(out.shape[0], n, k_len, out.itemsize), out, a, b)
+    _gemm(out, a, b, False, False, work.view(np.uint8))
 
 
 @jit
 def matmul_tn(out, scratch, a, b):
     """a (K, M), b (K, N), out (M, N), scratch (S,) or empty.  out = aᵀ·b.
 
-    The scratch holds aᵀ's zero masks and the rows that find them: S ≥
-    `kernels.scratch.matmul_tn_scratch`, or empty for a new one. With N < NR ≤ M (dW of
-    a 10-class output layer) the tile runs along M instead: outᵀ = bᵀ·a is computed into
-    the scratch, then transposed into out.
+    The scratch holds the k lists and aᵀ's zero masks: S ≥
+    `kernels.scratch.matmul_tn_scratch`, or empty for a new one.
     """
     m, n = out.shape
-    k_len = a.shape[0]
-    work = _scratch(scratch, matmul_tn_scratch(m, n, k_len, out.itemsize), out, a, b)
-    no_columns = b[:0, :0]
-    if n < NR <= m:
-        out_t = work[:n * m].reshape((n, m))
-        _gemm(out_t, b, a, no_columns, True, work[n * m:].view(np.uint8))
-        _transpose(out, out_t)
-    else:
-        _gemm(out, a, b, no_columns, True, work.view(np.uint8))
+    need = matmul_tn_scratch(m, n, a.shape[0], out.itemsize)
+    _gemm(out, a, b, True, False, _scratch(scratch, need, out, a, b).view(np.uint8))
 
 
 @jit
 def matmul_nt(out, scratch, a, b):
     """a (M, K), b (N, K), out (M, N), scratch (S,) or empty.  out = a·bᵀ.
 
-    bᵀ's full panels are copied into the scratch (b is a weight matrix: small): S ≥
-    `kernels.scratch.matmul_nt_scratch`, or empty for a new one. Leftover columns are dot
-    products with b's rows as they are.
+    bᵀ is never formed: its panels are packed from b's rows. The scratch holds the k
+    lists: S ≥ `kernels.scratch.matmul_nt_scratch`, or empty for a new one.
     """
     n, k_len = b.shape
-    c0 = (n // NR) * NR
     need = matmul_nt_scratch(out.shape[0], n, k_len, out.itemsize)
-    bt = _scratch(scratch, need, out, a, b).reshape((k_len, c0))
-    _transpose(bt, b[:c0])
-    _gemm(out, a, bt, b[c0:], False, _NO_SPARE)
+    _gemm(out, a, b, False, True, _scratch(scratch, need, out, a, b).view(np.uint8))
 
 
 if config.DISABLE_JIT:  # the register tile is a compiler intrinsic: plain Python uses NumPy
