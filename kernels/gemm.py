@@ -40,6 +40,7 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   empty scratch, they allocate what they need.
 """
 import os
+from functools import partial
 
 import numba as nb
 import numpy as np
@@ -52,6 +53,7 @@ from numba.np.ufunc.parallel import _launch_threads
 from fastnn.kernels import scratch as sizes
 from fastnn.kernels.compile import jit, jit_parallel
 from fastnn.kernels.scratch import SWEEP_CHUNKS
+from fastnn.kernels.tiles import LANES32, LANES64
 
 # libgomp's default spin-wait (300,000 rounds) makes every parallel region wait a whole
 # time slice for a descheduled thread when another process wants a core: an MNIST epoch
@@ -81,7 +83,10 @@ PARALLEL_SIZE = 131_072  # elements of aᵀ worth splitting its zero search amon
 
 
 def _tile_of(dtype):
-    return sizes.tile(dtype.bitwidth // 8)
+    """(MR, NR, KC, L) for a Numba dtype: the register tile, panel depth, vector lanes."""
+    if dtype.bitwidth == 32:
+        return sizes.tile(4) + (LANES32,)
+    return sizes.tile(8) + (LANES64,)
 
 
 @intrinsic
@@ -135,7 +140,7 @@ def _alloca(context, builder, dtype, size):
 @intrinsic
 def _stack_tile(typingctx, arr):
     """Pointer to an MR × NR stack buffer (LLVM alloca) of arr's dtype."""
-    mr, nr, _ = _tile_of(arr.dtype)
+    mr, nr, _, _ = _tile_of(arr.dtype)
 
     def codegen(context, builder, sig, args):
         return _alloca(context, builder, arr.dtype, mr * nr)
@@ -143,9 +148,44 @@ def _stack_tile(typingctx, arr):
 
 
 @intrinsic
+def _fma_row(typingctx, acc, r, ar, panel, kk):
+    """acc[r, :] += ar · panel[kk, :] for the MR × NR tile and KC × NR panel buffers, as
+    NR/L vector FMAs. Written as LLVM vectors: a j loop of 16 or 32 is unrolled before
+    LLVM's loop vectorizer sees it, and the unrolled sums stay scalar."""
+    dtype = acc.dtype
+    _, nr, _, lanes = _tile_of(dtype)
+
+    def codegen(context, builder, sig, args):
+        acc_p, r_v, a_v, panel_p, kk_v = args
+        vector = ir.VectorType(context.get_value_type(dtype), lanes)
+        index = partial(ir.Constant, ir.IntType(64))
+        align = lanes * (dtype.bitwidth // 8)
+        row = builder.bitcast(builder.gep(acc_p, [builder.mul(r_v, index(nr))]),
+                              vector.as_pointer())
+        b_row = builder.bitcast(builder.gep(panel_p, [builder.mul(kk_v, index(nr))]),
+                                vector.as_pointer())
+        one = builder.insert_element(ir.Constant(vector, ir.Undefined), a_v, index(0))
+        splat = builder.shuffle_vector(one, ir.Constant(vector, ir.Undefined),
+                                       ir.Constant(ir.VectorType(ir.IntType(32), lanes),
+                                                   [0] * lanes))
+        suffix = f"v{lanes}f{dtype.bitwidth}"
+        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
+                                             f"llvm.fma.{suffix}")
+        for v in range(nr // lanes):
+            b = builder.load(builder.gep(b_row, [index(v)]), align=align)
+            slot = builder.gep(row, [index(v)])
+            builder.store(builder.call(fma, [splat, b, builder.load(slot, align=align)]), slot,
+                          align=align)
+        return context.get_dummy_value()
+    sig = types.void(types.CPointer(dtype), types.int64, dtype, types.CPointer(dtype),
+                     types.int64)
+    return sig, codegen
+
+
+@intrinsic
 def _stack_panel(typingctx, arr):
     """Pointer to a KC × NR stack buffer of arr's dtype: a packed panel of B."""
-    _, nr, kc = _tile_of(arr.dtype)
+    _, nr, kc, _ = _tile_of(arr.dtype)
 
     def codegen(context, builder, sig, args):
         return _alloca(context, builder, arr.dtype, kc * nr)
@@ -296,7 +336,8 @@ def _tile(out, a, panel, ks, n_k, skip, i0, j0, k0, cols, a_transposed, accumula
     mr, nr = _tile_rows(a), _tile_cols(a)
     if i0 < 0 or j0 < 0 or k0 < 0:
         return  # lets LLVM drop the negative-index wrap-around: contiguous vector loads
-    acc = nb.carray(_stack_tile(a), (mr, nr))
+    tile = _stack_tile(a)
+    acc = nb.carray(tile, (mr, nr))
     zero = a.dtype.type(0)
     for r in range(mr):
         for j in range(nr):
@@ -304,10 +345,9 @@ def _tile(out, a, panel, ks, n_k, skip, i0, j0, k0, cols, a_transposed, accumula
     for p in range(n_k):
         kk = ks[p] if skip else p
         k = k0 + kk
-        for r in range(mr):  # constant trip counts: unrolled, vectorized over j
+        for r in range(mr):  # a constant trip count: unrolled
             ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded away
-            for j in range(nr):
-                acc[r, j] += ar * panel[kk, j]
+            _fma_row(tile, r, ar, panel, kk)
     if cols == nr:
         for r in range(mr):
             for j in range(nr):
@@ -324,16 +364,14 @@ def _row_tile(out, a, panel, ks, n_k, skip, i, j0, k0, cols, a_transposed, accum
     nr = _tile_cols(a)
     if i < 0 or j0 < 0 or k0 < 0:
         return
-    acc = nb.carray(_stack_tile(a), (nr,))
+    tile = _stack_tile(a)
+    acc = nb.carray(tile, (nr,))
     zero = a.dtype.type(0)
     for j in range(nr):
         acc[j] = zero
     for p in range(n_k):
         kk = ks[p] if skip else p
-        k = k0 + kk
-        ai = a[k, i] if a_transposed else a[i, k]
-        for j in range(nr):
-            acc[j] += ai * panel[kk, j]
+        _fma_row(tile, 0, a[k0 + kk, i] if a_transposed else a[i, k0 + kk], panel, kk)
     for j in range(cols):
         out[i, j0 + j] = out[i, j0 + j] + acc[j] if accumulate else acc[j]
 
@@ -349,7 +387,8 @@ def _task(out, a, b, ks_all, counts, skip, task, groups, a_transposed, b_transpo
     group = task % groups
     j0 = (task // groups) * nr
     cols = min(nr, n - j0)
-    panel = nb.carray(_stack_panel(a), (kc, nr))
+    packed = _stack_panel(a)
+    panel = nb.carray(packed, (kc, nr))
     for c in range(counts.shape[1]):  # once at least: K = 0 writes zeros
         k0 = c * kc
         depth = min(kc, k_len - k0)
@@ -359,10 +398,10 @@ def _task(out, a, b, ks_all, counts, skip, task, groups, a_transposed, b_transpo
             ks = ks_all[block, k0:k0 + depth]
             n_k = counts[block, c] if skip else depth
             if m - i0 >= mr:
-                _tile(out, a, panel, ks, n_k, skip, i0, j0, k0, cols, a_transposed, c > 0)
+                _tile(out, a, packed, ks, n_k, skip, i0, j0, k0, cols, a_transposed, c > 0)
             else:
                 for i in range(i0, m):
-                    _row_tile(out, a, panel, ks, n_k, skip, i, j0, k0, cols, a_transposed,
+                    _row_tile(out, a, packed, ks, n_k, skip, i, j0, k0, cols, a_transposed,
                               c > 0)
 
 

@@ -44,11 +44,23 @@ def register_tile(itemsize, features=None, machine=None):
     return (4, 8) if itemsize == 4 else (4, 4)
 
 
+def vector_lanes(itemsize, features=None, machine=None):
+    """L: elements of `itemsize` bytes in one vector register (zmm 64, ymm 32, else 16 bytes)."""
+    features = target_features() if features is None else features
+    machine = platform.machine().lower() if machine is None else machine
+    x86 = machine in ("x86_64", "amd64", "i386", "i686")
+    width = 64 if x86 and "avx512f" in features else 32 if x86 and "avx2" in features else 16
+    return width // itemsize
+
+
 def panel_depth(itemsize, nr):
     """KC: rows of b in one packed KC × NR panel (PANEL_BYTES at most, 64 at least)."""
     return max(64, PANEL_BYTES // (nr * itemsize))
 
 
 MR32, NR32 = register_tile(4)
+if os.environ.get("FASTNN_TILE_EXPERIMENT"):
+    MR32, NR32 = map(int, os.environ["FASTNN_TILE_EXPERIMENT"].split(","))
 MR64, NR64 = register_tile(8)
 KC32, KC64 = panel_depth(4, NR32), panel_depth(8, NR64)
+LANES32, LANES64 = vector_lanes(4), vector_lanes(8)
