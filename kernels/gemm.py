@@ -77,6 +77,7 @@ except ValueError:  # no TBB, no OpenMP
 
 SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
 TASKS_PER_THREAD = 2     # tasks each thread gets at least, to even out unequal ones
+PACK_ROWS = 48           # rows of out below which a task reads b in place, unpacked
 ZERO_SAMPLE = 4096       # elements of A sampled to decide whether to skip its zeros
 ZERO_SHARE = 2 / 3       # skip them when at least this share of the sample is zero
 PARALLEL_SIZE = 131_072  # elements of aᵀ worth splitting its zero search among threads
@@ -148,38 +149,50 @@ def _stack_tile(typingctx, arr):
 
 
 @intrinsic
-def _fma_row(typingctx, acc, r, ar, panel, kk):
-    """acc[r, :] += ar · panel[kk, :] for the MR × NR tile and KC × NR panel buffers, as
-    NR/L vector FMAs. Written as LLVM vectors: a j loop of 16 or 32 is unrolled before
-    LLVM's loop vectorizer sees it, and the unrolled sums stay scalar."""
+def _fma_row(typingctx, acc, r, ar, src, row, col0):
+    """acc[r, :] += ar · src[row, col0 : col0 + NR] for the MR × NR tile buffer and a 2-D
+    src whose rows are contiguous (a packed panel, or b itself), as NR/L vector FMAs.
+    Written as LLVM vectors: a j loop of 16 or 32 is unrolled before LLVM's loop
+    vectorizer sees it, and the unrolled sums stay scalar."""
     dtype = acc.dtype
     _, nr, _, lanes = _tile_of(dtype)
 
     def codegen(context, builder, sig, args):
-        acc_p, r_v, a_v, panel_p, kk_v = args
+        acc_p, r_v, a_v, src_v, row_v, col_v = args
         vector = ir.VectorType(context.get_value_type(dtype), lanes)
         index = partial(ir.Constant, ir.IntType(64))
-        align = lanes * (dtype.bitwidth // 8)
+        array = context.make_array(sig.args[3])(context, builder, src_v)
+        row_stride = builder.sdiv(cgutils.unpack_tuple(builder, array.strides, 2)[0],
+                                  index(dtype.bitwidth // 8))
+        start = builder.add(builder.mul(row_v, row_stride), col_v)
+        b_row = builder.bitcast(builder.gep(array.data, [start]), vector.as_pointer())
         row = builder.bitcast(builder.gep(acc_p, [builder.mul(r_v, index(nr))]),
                               vector.as_pointer())
-        b_row = builder.bitcast(builder.gep(panel_p, [builder.mul(kk_v, index(nr))]),
-                                vector.as_pointer())
         one = builder.insert_element(ir.Constant(vector, ir.Undefined), a_v, index(0))
         splat = builder.shuffle_vector(one, ir.Constant(vector, ir.Undefined),
                                        ir.Constant(ir.VectorType(ir.IntType(32), lanes),
                                                    [0] * lanes))
-        suffix = f"v{lanes}f{dtype.bitwidth}"
-        fma = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vector, [vector] * 3),
-                                             f"llvm.fma.{suffix}")
+        fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vector, [vector] * 3),
+            f"llvm.fma.v{lanes}f{dtype.bitwidth}")
+        align = lanes * (dtype.bitwidth // 8)
         for v in range(nr // lanes):
-            b = builder.load(builder.gep(b_row, [index(v)]), align=align)
+            b = builder.load(builder.gep(b_row, [index(v)]), align=dtype.bitwidth // 8)
             slot = builder.gep(row, [index(v)])
-            builder.store(builder.call(fma, [splat, b, builder.load(slot, align=align)]), slot,
-                          align=align)
+            builder.store(builder.call(fma, [splat, b, builder.load(slot, align=align)]),
+                          slot, align=align)
         return context.get_dummy_value()
-    sig = types.void(types.CPointer(dtype), types.int64, dtype, types.CPointer(dtype),
+    sig = types.void(types.CPointer(dtype), types.int64, dtype, src, types.int64,
                      types.int64)
     return sig, codegen
+
+
+@intrinsic
+def _rows_contiguous(typingctx, arr):
+    """Whether arr's layout keeps each row contiguous (C order), as a constant."""
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.boolean, arr.layout == "C")
+    return types.boolean(arr), codegen
 
 
 @intrinsic
@@ -330,9 +343,11 @@ def _pack_panel(panel, b, k0, depth, j0, cols, b_transposed):
 
 
 @jit(linked=True)
-def _tile(out, a, panel, ks, n_k, skip, i0, j0, k0, cols, a_transposed, accumulate):
-    """out[i0:i0+MR, j0:j0+cols] (+)= A[i0:i0+MR, k0 + kk] · panel[kk, :cols] summed over
-    kk in ks[:n_k] when skip, else over kk < n_k; A = a or aᵀ, all MR rows present."""
+def _tile(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
+          accumulate):
+    """out[i0:i0+MR, j0:j0+cols] (+)= A[i0:i0+MR, k0 + kk] · src[row0 + kk, col0:col0+cols]
+    summed over kk in ks[:n_k] when skip, else over kk < n_k; A = a or aᵀ, all MR rows
+    present; src is B's packed panel (row0 = col0 = 0) or b (row0 = k0, col0 = j0)."""
     mr, nr = _tile_rows(a), _tile_cols(a)
     if i0 < 0 or j0 < 0 or k0 < 0:
         return  # lets LLVM drop the negative-index wrap-around: contiguous vector loads
@@ -347,7 +362,7 @@ def _tile(out, a, panel, ks, n_k, skip, i0, j0, k0, cols, a_transposed, accumula
         k = k0 + kk
         for r in range(mr):  # a constant trip count: unrolled
             ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded away
-            _fma_row(tile, r, ar, panel, kk)
+            _fma_row(tile, r, ar, src, row0 + kk, col0)
     if cols == nr:
         for r in range(mr):
             for j in range(nr):
@@ -359,7 +374,8 @@ def _tile(out, a, panel, ks, n_k, skip, i0, j0, k0, cols, a_transposed, accumula
 
 
 @jit(linked=True)
-def _row_tile(out, a, panel, ks, n_k, skip, i, j0, k0, cols, a_transposed, accumulate):
+def _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transposed,
+              accumulate):
     """`_tile` for the one row i: a last block of fewer than MR rows."""
     nr = _tile_cols(a)
     if i < 0 or j0 < 0 or k0 < 0:
@@ -371,7 +387,8 @@ def _row_tile(out, a, panel, ks, n_k, skip, i, j0, k0, cols, a_transposed, accum
         acc[j] = zero
     for p in range(n_k):
         kk = ks[p] if skip else p
-        _fma_row(tile, 0, a[k0 + kk, i] if a_transposed else a[i, k0 + kk], panel, kk)
+        _fma_row(tile, 0, a[k0 + kk, i] if a_transposed else a[i, k0 + kk], src, row0 + kk,
+                 col0)
     for j in range(cols):
         out[i, j0 + j] = out[i, j0 + j] + acc[j] if accumulate else acc[j]
 
@@ -379,7 +396,9 @@ def _row_tile(out, a, panel, ks, n_k, skip, i, j0, k0, cols, a_transposed, accum
 @jit(linked=True)
 def _task(out, a, b, ks_all, counts, skip, task, groups, a_transposed, b_transposed):
     """One task of `_gemm`: out's panel of NR columns task // groups, for its group
-    task % groups of row blocks, packing B one KC × NR panel at a time."""
+    task % groups of row blocks, packing B one KC × NR panel at a time. A task of fewer
+    than PACK_ROWS rows reads b's rows in place instead (it would copy B as often as it
+    reads it), unless it needs bᵀ or has fewer than NR columns."""
     mr, nr, kc = _tile_rows(a), _tile_cols(a), _panel_depth(a)
     m, n = out.shape
     k_len = b.shape[1] if b_transposed else b.shape[0]
@@ -387,22 +406,39 @@ def _task(out, a, b, ks_all, counts, skip, task, groups, a_transposed, b_transpo
     group = task % groups
     j0 = (task // groups) * nr
     cols = min(nr, n - j0)
-    packed = _stack_panel(a)
-    panel = nb.carray(packed, (kc, nr))
+    first, last = group * blocks // groups, (group + 1) * blocks // groups
+    in_place = (not b_transposed and _rows_contiguous(b) and cols == nr
+                and min(m, last * mr) - first * mr < PACK_ROWS)
+    panel = nb.carray(_stack_panel(a), (kc, nr))
     for c in range(counts.shape[1]):  # once at least: K = 0 writes zeros
         k0 = c * kc
         depth = min(kc, k_len - k0)
-        _pack_panel(panel, b, k0, depth, j0, cols, b_transposed)
-        for block in range(group * blocks // groups, (group + 1) * blocks // groups):
+        if not in_place:
+            _pack_panel(panel, b, k0, depth, j0, cols, b_transposed)
+        for block in range(first, last):
             i0 = block * mr
             ks = ks_all[block, k0:k0 + depth]
             n_k = counts[block, c] if skip else depth
-            if m - i0 >= mr:
-                _tile(out, a, packed, ks, n_k, skip, i0, j0, k0, cols, a_transposed, c > 0)
+            if in_place:
+                _rows(out, a, b, k0, j0, ks, n_k, skip, i0, j0, k0, cols, a_transposed, c > 0)
             else:
-                for i in range(i0, m):
-                    _row_tile(out, a, packed, ks, n_k, skip, i, j0, k0, cols, a_transposed,
-                              c > 0)
+                _rows(out, a, panel, 0, 0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
+                      c > 0)
+
+
+@jit(linked=True)
+def _rows(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
+          accumulate):
+    """Row block i0 … i0+MR of out (fewer at the end of M): `_tile`, or `_row_tile` row by
+    row for a short last block."""
+    m = out.shape[0]
+    if m - i0 >= _tile_rows(a):
+        _tile(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
+              accumulate)
+    else:
+        for i in range(i0, m):
+            _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transposed,
+                      accumulate)
 
 
 @jit(linked=True)
