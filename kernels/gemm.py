@@ -78,6 +78,7 @@ except ValueError:  # no TBB, no OpenMP
 SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
 TASKS_PER_THREAD = 2     # tasks each thread gets at least, to even out unequal ones
 PACK_ROWS = 48           # rows of out below which a task reads b in place, unpacked
+PACK_BYTES = 1 << 20     # so does a b that fits in L2: packing it cost more than it saved
 ZERO_SAMPLE = 4096       # elements of A sampled to decide whether to skip its zeros
 ZERO_SHARE = 2 / 3       # skip them when at least this share of the sample is zero
 PARALLEL_SIZE = 131_072  # elements of aᵀ worth splitting its zero search among threads
@@ -107,6 +108,16 @@ def _tile_cols(typingctx, arr):
 
     def codegen(context, builder, sig, args):
         return context.get_constant(types.intp, nr)
+    return types.intp(arr), codegen
+
+
+@intrinsic
+def _lanes(typingctx, arr):
+    """L, the elements of arr's dtype in one vector register, as a compile-time constant."""
+    lanes = _tile_of(arr.dtype)[3]
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.intp, lanes)
     return types.intp(arr), codegen
 
 
@@ -148,43 +159,52 @@ def _stack_tile(typingctx, arr):
     return types.CPointer(arr.dtype)(arr), codegen
 
 
-@intrinsic
-def _fma_row(typingctx, acc, r, ar, src, row, col0):
-    """acc[r, :] += ar · src[row, col0 : col0 + NR] for the MR × NR tile buffer and a 2-D
-    src whose rows are contiguous (a packed panel, or b itself), as NR/L vector FMAs.
-    Written as LLVM vectors: a j loop of 16 or 32 is unrolled before LLVM's loop
-    vectorizer sees it, and the unrolled sums stay scalar."""
-    dtype = acc.dtype
-    _, nr, _, lanes = _tile_of(dtype)
+def _fma_intrinsic(whole_row):
+    """An intrinsic (acc, r, ar, src, row, col0): acc[r, :W] += ar · src[row, col0 : col0+W]
+    for the MR × NR tile buffer and a 2-D src whose rows are contiguous (a packed panel,
+    or b itself), as W/L vector FMAs: W = NR when `whole_row`, else W = L (one vector,
+    for a narrow output such as 10 classes). Written as LLVM vectors: a j loop of 16 or
+    32 is unrolled before LLVM's loop vectorizer sees it, and the unrolled sums stay
+    scalar."""
+    @intrinsic
+    def fma_row(typingctx, acc, r, ar, src, row, col0):
+        dtype = acc.dtype
+        _, nr, _, lanes = _tile_of(dtype)
+        vectors = nr // lanes if whole_row else 1
 
-    def codegen(context, builder, sig, args):
-        acc_p, r_v, a_v, src_v, row_v, col_v = args
-        vector = ir.VectorType(context.get_value_type(dtype), lanes)
-        index = partial(ir.Constant, ir.IntType(64))
-        array = context.make_array(sig.args[3])(context, builder, src_v)
-        row_stride = builder.sdiv(cgutils.unpack_tuple(builder, array.strides, 2)[0],
-                                  index(dtype.bitwidth // 8))
-        start = builder.add(builder.mul(row_v, row_stride), col_v)
-        b_row = builder.bitcast(builder.gep(array.data, [start]), vector.as_pointer())
-        row = builder.bitcast(builder.gep(acc_p, [builder.mul(r_v, index(nr))]),
-                              vector.as_pointer())
-        one = builder.insert_element(ir.Constant(vector, ir.Undefined), a_v, index(0))
-        splat = builder.shuffle_vector(one, ir.Constant(vector, ir.Undefined),
-                                       ir.Constant(ir.VectorType(ir.IntType(32), lanes),
-                                                   [0] * lanes))
-        fma = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(vector, [vector] * 3),
-            f"llvm.fma.v{lanes}f{dtype.bitwidth}")
-        align = lanes * (dtype.bitwidth // 8)
-        for v in range(nr // lanes):
-            b = builder.load(builder.gep(b_row, [index(v)]), align=dtype.bitwidth // 8)
-            slot = builder.gep(row, [index(v)])
-            builder.store(builder.call(fma, [splat, b, builder.load(slot, align=align)]),
-                          slot, align=align)
-        return context.get_dummy_value()
-    sig = types.void(types.CPointer(dtype), types.int64, dtype, src, types.int64,
-                     types.int64)
-    return sig, codegen
+        def codegen(context, builder, sig, args):
+            acc_p, r_v, a_v, src_v, row_v, col_v = args
+            vector = ir.VectorType(context.get_value_type(dtype), lanes)
+            index = partial(ir.Constant, ir.IntType(64))
+            array = context.make_array(sig.args[3])(context, builder, src_v)
+            row_stride = builder.sdiv(cgutils.unpack_tuple(builder, array.strides, 2)[0],
+                                      index(dtype.bitwidth // 8))
+            start = builder.add(builder.mul(row_v, row_stride), col_v)
+            b_row = builder.bitcast(builder.gep(array.data, [start]), vector.as_pointer())
+            row = builder.bitcast(builder.gep(acc_p, [builder.mul(r_v, index(nr))]),
+                                  vector.as_pointer())
+            one = builder.insert_element(ir.Constant(vector, ir.Undefined), a_v, index(0))
+            splat = builder.shuffle_vector(one, ir.Constant(vector, ir.Undefined),
+                                           ir.Constant(ir.VectorType(ir.IntType(32), lanes),
+                                                       [0] * lanes))
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vector, [vector] * 3),
+                f"llvm.fma.v{lanes}f{dtype.bitwidth}")
+            align = lanes * (dtype.bitwidth // 8)
+            for v in range(vectors):
+                b = builder.load(builder.gep(b_row, [index(v)]), align=dtype.bitwidth // 8)
+                slot = builder.gep(row, [index(v)])
+                builder.store(builder.call(fma, [splat, b, builder.load(slot, align=align)]),
+                              slot, align=align)
+            return context.get_dummy_value()
+        sig = types.void(types.CPointer(dtype), types.int64, dtype, src, types.int64,
+                         types.int64)
+        return sig, codegen
+    return fma_row
+
+
+_fma_row = _fma_intrinsic(whole_row=True)
+_fma_vector = _fma_intrinsic(whole_row=False)
 
 
 @intrinsic
@@ -357,12 +377,20 @@ def _tile(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed
     for r in range(mr):
         for j in range(nr):
             acc[r, j] = zero
-    for p in range(n_k):
-        kk = ks[p] if skip else p
-        k = k0 + kk
-        for r in range(mr):  # a constant trip count: unrolled
-            ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded away
-            _fma_row(tile, r, ar, src, row0 + kk, col0)
+    if cols > _lanes(a):
+        for p in range(n_k):
+            kk = ks[p] if skip else p
+            k = k0 + kk
+            for r in range(mr):  # a constant trip count: unrolled
+                ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded
+                _fma_row(tile, r, ar, src, row0 + kk, col0)
+    else:  # one vector wide
+        for p in range(n_k):
+            kk = ks[p] if skip else p
+            k = k0 + kk
+            for r in range(mr):
+                ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]
+                _fma_vector(tile, r, ar, src, row0 + kk, col0)
     if cols == nr:
         for r in range(mr):
             for j in range(nr):
@@ -387,8 +415,11 @@ def _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transpo
         acc[j] = zero
     for p in range(n_k):
         kk = ks[p] if skip else p
-        _fma_row(tile, 0, a[k0 + kk, i] if a_transposed else a[i, k0 + kk], src, row0 + kk,
-                 col0)
+        ai = a[k0 + kk, i] if a_transposed else a[i, k0 + kk]
+        if cols > _lanes(a):
+            _fma_row(tile, 0, ai, src, row0 + kk, col0)
+        else:
+            _fma_vector(tile, 0, ai, src, row0 + kk, col0)
     for j in range(cols):
         out[i, j0 + j] = out[i, j0 + j] + acc[j] if accumulate else acc[j]
 
@@ -397,8 +428,9 @@ def _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transpo
 def _task(out, a, b, ks_all, counts, skip, task, groups, a_transposed, b_transposed):
     """One task of `_gemm`: out's panel of NR columns task // groups, for its group
     task % groups of row blocks, packing B one KC × NR panel at a time. A task of fewer
-    than PACK_ROWS rows reads b's rows in place instead (it would copy B as often as it
-    reads it), unless it needs bᵀ or has fewer than NR columns."""
+    than PACK_ROWS rows, or a b of at most PACK_BYTES, reads b's rows in place instead
+    (a copy of B would cost about what reading it does), unless it needs bᵀ or has fewer
+    than NR columns."""
     mr, nr, kc = _tile_rows(a), _tile_cols(a), _panel_depth(a)
     m, n = out.shape
     k_len = b.shape[1] if b_transposed else b.shape[0]
@@ -408,7 +440,8 @@ def _task(out, a, b, ks_all, counts, skip, task, groups, a_transposed, b_transpo
     cols = min(nr, n - j0)
     first, last = group * blocks // groups, (group + 1) * blocks // groups
     in_place = (not b_transposed and _rows_contiguous(b) and cols == nr
-                and min(m, last * mr) - first * mr < PACK_ROWS)
+                and (min(m, last * mr) - first * mr < PACK_ROWS
+                     or b.size * b.itemsize <= PACK_BYTES))
     panel = nb.carray(_stack_panel(a), (kc, nr))
     for c in range(counts.shape[1]):  # once at least: K = 0 writes zeros
         k0 = c * kc
