@@ -59,8 +59,6 @@ def panel_depth(itemsize, nr):
 
 
 MR32, NR32 = register_tile(4)
-if os.environ.get("FASTNN_TILE_EXPERIMENT"):
-    MR32, NR32 = map(int, os.environ["FASTNN_TILE_EXPERIMENT"].split(","))
 MR64, NR64 = register_tile(8)
 KC32, KC64 = panel_depth(4, NR32), panel_depth(8, NR64)
 LANES32, LANES64 = vector_lanes(4), vector_lanes(8)
