@@ -78,7 +78,7 @@ except ValueError:  # no TBB, no OpenMP
 SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
 TASKS_PER_THREAD = 2     # tasks each thread gets at least, to even out unequal ones
 PACK_ROWS = 48           # rows of out below which a task reads b in place, unpacked
-PACK_BYTES = 1 << 20     # so does a b that fits in L2: packing it cost more than it saved
+PACK_BYTES = 1 << 23     # and a b this small: on Zen 4 (1 MB L2) packing a 4 MB one cost more than it saved
 ZERO_SAMPLE = 4096       # elements of A sampled to decide whether to skip its zeros
 ZERO_SHARE = 2 / 3       # skip them when at least this share of the sample is zero
 PARALLEL_SIZE = 131_072  # elements of aᵀ worth splitting its zero search among threads
@@ -428,9 +428,9 @@ def _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transpo
 def _task(out, a, b, ks_all, counts, skip, task, groups, a_transposed, b_transposed):
     """One task of `_gemm`: out's panel of NR columns task // groups, for its group
     task % groups of row blocks, packing B one KC × NR panel at a time. A task of fewer
-    than PACK_ROWS rows, or a b of at most PACK_BYTES, reads b's rows in place instead
-    (a copy of B would cost about what reading it does), unless it needs bᵀ or has fewer
-    than NR columns."""
+    than PACK_ROWS rows, a b of at most PACK_BYTES, or a mostly-zero A (which reads only
+    some rows of b) reads b's rows in place instead, unless it needs bᵀ or has fewer
+    than NR columns: there a copy of B cost more than it saved."""
     mr, nr, kc = _tile_rows(a), _tile_cols(a), _panel_depth(a)
     m, n = out.shape
     k_len = b.shape[1] if b_transposed else b.shape[0]
@@ -440,7 +440,7 @@ def _task(out, a, b, ks_all, counts, skip, task, groups, a_transposed, b_transpo
     cols = min(nr, n - j0)
     first, last = group * blocks // groups, (group + 1) * blocks // groups
     in_place = (not b_transposed and _rows_contiguous(b) and cols == nr
-                and (min(m, last * mr) - first * mr < PACK_ROWS
+                and (skip or min(m, last * mr) - first * mr < PACK_ROWS
                      or b.size * b.itemsize <= PACK_BYTES))
     panel = nb.carray(_stack_panel(a), (kc, nr))
     for c in range(counts.shape[1]):  # once at least: K = 0 writes zeros
