@@ -20,24 +20,25 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   rows 4 KB apart that all fall in the same cache sets. Packing also does bᵀ's
   transpose (``matmul_nt``) and makes N's leftover columns a narrower store.
 * A is read in place: its MR rows (or aᵀ's MR contiguous columns) per k are broadcasts.
-* Threads split ``out`` into tasks, one panel of NR columns × one group of row blocks
-  each: disjoint outputs, no reductions. Groups per panel are as few as still give every
-  thread TASKS_PER_THREAD tasks, since each task packs its own copy of the panel. Below
-  SERIAL_FLOPS one thread is faster than waking the others.
+* Threads split ``out`` into tasks, a range of row blocks × a range of NR-column panels
+  each: disjoint outputs, no reductions. About TASKS_PER_THREAD tasks per thread; the
+  split along panels comes first when B is packed (each task packs its own copies), along
+  rows otherwise. Below SERIAL_FLOPS one thread is faster than waking the others.
 * The tiles start with a guard on negative offsets; without it the wrap-around of
   negative indices turns vector loads into gathers (~25× slower).
 * A last block of fewer than MR rows runs one row at a time (`_row_tile`): as fast per
   row as the full tile while FMA latency, not loads, bounds it.
 * Zeros of A are skipped, not multiplied: when most of A is zero (`_mostly_zero`, e.g.
-  MNIST's pixels, 81% zero), a first pass lists, per row block and chunk of KC, the k
-  where its MR rows are not all zero (`_list_nonzero_ks`: vectorized tests, then a
-  branch-free compaction), and the tiles run over those k only. On dense A nothing is
-  listed. The one difference from a dense product: a zero of A times an inf or NaN of B
+  MNIST's pixels, 81% zero), each task lists, per row block and chunk of KC, the k where
+  its MR rows are not all zero (`_block_ks`: vectorized tests, then a branch-free
+  compaction, into a stack buffer), and the tiles run over those k only; such an A reads
+  b in place, row block by row block, so each list serves all of the task's panels. For
+  aᵀ a first pass finds them (`_find_column_groups`). On dense A nothing is listed. The one difference from a dense product: a zero of A times an inf or NaN of B
   adds nothing here instead of NaN (the trainer checks losses and weights for
   non-finite values on its own).
-* Allocation: none, given a scratch buffer of the arrays' dtype (`kernels.scratch`
-  gives its size): it holds the k lists (and for aᵀ the masks that find them). Given an
-  empty scratch, they allocate what they need.
+* Allocation: none. ``matmul_tn`` takes a scratch buffer of the arrays' dtype for aᵀ's
+  zero masks (`kernels.scratch` gives its size; given an empty one, it allocates); the
+  others need none, but all three check it alike.
 """
 import os
 from functools import partial
@@ -227,11 +228,12 @@ def _stack_panel(typingctx, arr):
 
 @intrinsic
 def _stack_mask(typingctx, arr):
-    """Pointer to a KC-long stack buffer of uint32 (KC of arr's dtype): one chunk's mask."""
+    """Pointer to a 2 × KC stack buffer of uint32 (KC of arr's dtype): one chunk's k list
+    and mask."""
     kc = _tile_of(arr.dtype)[2]
 
     def codegen(context, builder, sig, args):
-        return _alloca(context, builder, types.uint32, kc)
+        return _alloca(context, builder, types.uint32, 2 * kc)
     return types.CPointer(types.uint32)(arr), codegen
 
 
@@ -304,38 +306,21 @@ def _compact(ks, mask, k0, k1):
 
 
 @jit(linked=True)
-def _list_block(ks, counts, masks, a, block, a_transposed):
-    """For row block `block` of A (a, or aᵀ), chunk c of KC k's: ks[KC·c : KC·c + counts[c]]
-    = the offsets k − KC·c where its MR rows are not all zero (aᵀ: as
-    `_column_groups_nonzero` found them in masks; a short last block of aᵀ lists all)."""
-    mr, kc = _tile_rows(a), _panel_depth(a)
-    k_len, m = a.shape if a_transposed else a.shape[::-1]
+def _block_ks(ks, mask, masks, a, block, k0, k1, a_transposed):
+    """ks[:n] = the offsets k − k0, k in [k0, k1), where row block `block` of A (a, or aᵀ)
+    has a non-zero among its MR rows (aᵀ: as `_column_groups_nonzero` found them in masks;
+    a short last block of aᵀ lists all); returns n. mask is scratch, as long as ks."""
+    mr = _tile_rows(a)
+    m = a.shape[1] if a_transposed else a.shape[0]
     i0 = block * mr
-    mask = nb.carray(_stack_mask(a), (kc,))
-    for c in range(counts.size):
-        k0 = c * kc
-        k1 = min(k0 + kc, k_len)
-        if not a_transposed:
-            _rows_nonzero(mask, a, i0, min(mr, m - i0), k0, k1)
-            counts[c] = _compact(ks[k0:k1], mask, k0, k1)
-        elif m - i0 >= mr:
-            counts[c] = _compact(ks[k0:k1], masks[block, k0:k1], k0, k1)
-        else:
-            for k in range(k0, k1):
-                ks[k] = k - k0
-            counts[c] = k1 - k0
-
-
-@jit_parallel
-def _list_nonzero_ks(ks_all, counts, masks, a, a_transposed, parallel):
-    """`_list_block` for every row block, on all threads when `parallel`."""
-    if not parallel:
-        for block in range(ks_all.shape[0]):
-            _list_block(ks_all[block], counts[block], masks, a, block, a_transposed)
-        return
-    for block in prange(ks_all.shape[0]):
-        b = np.int64(block)  # the prange index is unsigned: one signature, int64
-        _list_block(ks_all[b], counts[b], masks, a, b, a_transposed)
+    if not a_transposed:
+        _rows_nonzero(mask, a, i0, min(mr, m - i0), k0, k1)
+        return _compact(ks, mask, k0, k1)
+    if m - i0 >= mr:
+        return _compact(ks, masks[block, k0:k1], k0, k1)
+    for k in range(k0, k1):
+        ks[k - k0] = k - k0
+    return k1 - k0
 
 
 @jit(linked=True)
@@ -425,38 +410,57 @@ def _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transpo
 
 
 @jit(linked=True)
-def _task(out, a, b, ks_all, counts, skip, task, groups, a_transposed, b_transposed):
-    """One task of `_gemm`: out's panel of NR columns task // groups, for its group
-    task % groups of row blocks, packing B one KC × NR panel at a time. A task of fewer
-    than PACK_ROWS rows, a b of at most PACK_BYTES, or a mostly-zero A (which reads only
-    some rows of b) reads b's rows in place instead, unless it needs bᵀ or has fewer
-    than NR columns: there a copy of B cost more than it saved."""
+def _task(out, a, b, masks, skip, first, last, p0, p1, a_transposed, b_transposed):
+    """Row blocks [first, last) × column panels [p0, p1) of out = A·B.
+
+    B's rows are read in place (block by block, each block's k list made once for all
+    its panels), or, when `_packs` says so, packed a KC × NR panel at a time onto the
+    stack and reused by every row block (panel by panel).
+    """
     mr, nr, kc = _tile_rows(a), _tile_cols(a), _panel_depth(a)
     m, n = out.shape
     k_len = b.shape[1] if b_transposed else b.shape[0]
-    blocks = (m + mr - 1) // mr
-    group = task % groups
-    j0 = (task // groups) * nr
-    cols = min(nr, n - j0)
-    first, last = group * blocks // groups, (group + 1) * blocks // groups
-    in_place = (not b_transposed and _rows_contiguous(b) and cols == nr
-                and (skip or min(m, last * mr) - first * mr < PACK_ROWS
-                     or b.size * b.itemsize <= PACK_BYTES))
+    lists = nb.carray(_stack_mask(a), (2, kc))
+    ks, mask = lists[0], lists[1]
     panel = nb.carray(_stack_panel(a), (kc, nr))
-    for c in range(counts.shape[1]):  # once at least: K = 0 writes zeros
-        k0 = c * kc
+    packs = _packs(b, skip, min(m, last * mr) - first * mr, b_transposed)
+    for k0 in range(0, max(k_len, 1), kc):  # once at least: K = 0 writes zeros
         depth = min(kc, k_len - k0)
-        if not in_place:
+        if not packs:
+            for block in range(first, last):
+                n_k = _block_ks(ks, mask, masks, a, block, k0, k0 + depth,
+                                a_transposed) if skip else depth
+                for p in range(p0, p1):
+                    j0 = p * nr
+                    cols = min(nr, n - j0)
+                    if cols == nr:
+                        _rows(out, a, b, k0, j0, ks, n_k, skip, block * mr, j0, k0, cols,
+                              a_transposed, k0 > 0)
+                    else:  # too narrow to read in place: a panel of its own
+                        _pack_panel(panel, b, k0, depth, j0, cols, b_transposed)
+                        _rows(out, a, panel, 0, 0, ks, n_k, skip, block * mr, j0, k0, cols,
+                              a_transposed, k0 > 0)
+            continue
+        for p in range(p0, p1):
+            j0 = p * nr
+            cols = min(nr, n - j0)
             _pack_panel(panel, b, k0, depth, j0, cols, b_transposed)
-        for block in range(first, last):
-            i0 = block * mr
-            ks = ks_all[block, k0:k0 + depth]
-            n_k = counts[block, c] if skip else depth
-            if in_place:
-                _rows(out, a, b, k0, j0, ks, n_k, skip, i0, j0, k0, cols, a_transposed, c > 0)
-            else:
-                _rows(out, a, panel, 0, 0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
-                      c > 0)
+            for block in range(first, last):
+                n_k = _block_ks(ks, mask, masks, a, block, k0, k0 + depth,
+                                a_transposed) if skip else depth
+                _rows(out, a, panel, 0, 0, ks, n_k, skip, block * mr, j0, k0, cols,
+                      a_transposed, k0 > 0)
+
+
+@jit(linked=True)
+def _packs(b, skip, rows, b_transposed):
+    """Whether a task of `rows` rows packs B: always for bᵀ (or b with strided rows);
+    otherwise only for PACK_ROWS rows or more of a dense A and a b over PACK_BYTES. A
+    mostly-zero A reads only some rows of b, and on Zen 4 (1 MB L2) packing a 4 MB b cost
+    more than it saved."""
+    if b_transposed or not _rows_contiguous(b):
+        return True
+    return not skip and rows >= PACK_ROWS and b.size * b.itemsize > PACK_BYTES
 
 
 @jit(linked=True)
@@ -489,41 +493,40 @@ def _mostly_zero(a):
 @jit_parallel
 def _gemm(out, a, b, a_transposed, b_transposed, spare):
     """out = A·B with A = a or aᵀ, B = b or bᵀ; tasks run on all threads unless the work
-    is small. spare (bytes): room for the k lists and, for aᵀ, the zero masks."""
-    mr, nr, kc = _tile_rows(a), _tile_cols(a), _panel_depth(a)
+    is small. spare (bytes): room for aᵀ's zero masks."""
+    mr, nr = _tile_rows(a), _tile_cols(a)
     m, n = out.shape
     k_len = b.shape[1] if b_transposed else b.shape[0]
     blocks = (m + mr - 1) // mr
-    chunks = max(1, (k_len + kc - 1) // kc)
     panels = (n + nr - 1) // nr
-    list_bytes = 4 * blocks * (k_len + chunks)
-    if spare.size < list_bytes:
-        raise ValueError("matmul: no room for the lists of k in the scratch")
-    lists = spare[:list_bytes].view(np.uint32)
-    ks_all = lists[:blocks * k_len].reshape((blocks, k_len))
-    counts = lists[blocks * k_len:].reshape((blocks, chunks))
-    parallel = 2.0 * m * n * k_len >= SERIAL_FLOPS
     skip = _mostly_zero(a)
-    if skip:
-        groups = m // mr if a_transposed else 0
-        if a_transposed:  # a literal first: x·W does not compile the sweep
-            if spare.size < list_bytes + groups * k_len + SWEEP_CHUNKS * m:
-                raise ValueError("matmul_tn: no room for the zero masks in the scratch")
-            masks_end = list_bytes + groups * k_len
-            masks = spare[list_bytes:masks_end].reshape((groups, k_len))
-            _find_column_groups(masks, a, spare[masks_end:])
-        else:
-            masks = spare[:0].reshape((0, k_len))
-        _list_nonzero_ks(ks_all, counts, masks, a, a_transposed, parallel)
-    if not parallel:
-        for task in range(panels):
-            _task(out, a, b, ks_all, counts, skip, task, 1, a_transposed, b_transposed)
-        return
-    groups = min(blocks, max(1, (TASKS_PER_THREAD * _threads() + panels - 1)
-                             // panels))
-    for task in prange(panels * groups):
-        _task(out, a, b, ks_all, counts, skip, np.int64(task), groups, a_transposed,
+    groups = m // mr if skip and a_transposed else 0
+    if a_transposed and groups:  # a literal first: x·W does not compile the sweep
+        if spare.size < groups * k_len + SWEEP_CHUNKS * m:
+            raise ValueError("matmul_tn: no room for the zero masks in the scratch")
+        masks = spare[:groups * k_len].reshape((groups, k_len))
+        _find_column_groups(masks, a, spare[groups * k_len:])
+    else:
+        masks = spare[:0].reshape((0, k_len))
+    if 2.0 * m * n * k_len < SERIAL_FLOPS:
+        _task(out, a, b, masks, skip, 0 * blocks, blocks, 0 * panels, panels, a_transposed,
               b_transposed)
+        return
+    # Tasks: row groups × panel groups, about TASKS_PER_THREAD per thread; the split
+    # that reuses more comes first: panels when B is packed, else row blocks.
+    target = TASKS_PER_THREAD * _threads()
+    if _packs(b, skip, m, b_transposed):
+        panel_groups = min(panels, target)
+        row_groups = min(blocks, (target + panel_groups - 1) // panel_groups)
+    else:
+        row_groups = min(blocks, target)
+        panel_groups = min(panels, (target + row_groups - 1) // row_groups)
+    for task in prange(row_groups * panel_groups):
+        t = np.int64(task)  # the prange index is unsigned: one signature, int64
+        g, h = t // panel_groups, t % panel_groups
+        _task(out, a, b, masks, skip, g * blocks // row_groups,
+              (g + 1) * blocks // row_groups, h * panels // panel_groups,
+              (h + 1) * panels // panel_groups, a_transposed, b_transposed)
 
 
 # compiled, to check the scratch given
@@ -550,8 +553,8 @@ def _scratch(scratch, size, out, a, b):
 def matmul(out, scratch, a, b):
     """a (M, K), b (K, N), out (M, N), scratch (S,) or empty.  out = a·b.
 
-    The scratch holds the k lists that skip A's zeros: S ≥
-    `kernels.scratch.matmul_scratch`, or empty for a new one.
+    It needs no scratch (S ≥ `kernels.scratch.matmul_scratch`, 0): the product's buffers
+    are on the threads' stacks.
     """
     k_len, n = b.shape
     work = _scratch(scratch, matmul_scratch(out.shape[0], n, k_len, out.itemsize), out, a, b)
@@ -562,8 +565,8 @@ def matmul(out, scratch, a, b):
 def matmul_tn(out, scratch, a, b):
     """a (K, M), b (K, N), out (M, N), scratch (S,) or empty.  out = aᵀ·b.
 
-    The scratch holds the k lists and aᵀ's zero masks: S ≥
-    `kernels.scratch.matmul_tn_scratch`, or empty for a new one.
+    The scratch holds aᵀ's zero masks: S ≥ `kernels.scratch.matmul_tn_scratch`, or empty
+    for a new one.
     """
     m, n = out.shape
     need = matmul_tn_scratch(m, n, a.shape[0], out.itemsize)
@@ -574,8 +577,8 @@ def matmul_tn(out, scratch, a, b):
 def matmul_nt(out, scratch, a, b):
     """a (M, K), b (N, K), out (M, N), scratch (S,) or empty.  out = a·bᵀ.
 
-    bᵀ is never formed: its panels are packed from b's rows. The scratch holds the k
-    lists: S ≥ `kernels.scratch.matmul_nt_scratch`, or empty for a new one.
+    bᵀ is never formed: its panels are packed from b's rows. It needs no scratch (S ≥
+    `kernels.scratch.matmul_nt_scratch`, 0).
     """
     n, k_len = b.shape
     need = matmul_nt_scratch(out.shape[0], n, k_len, out.itemsize)

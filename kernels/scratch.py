@@ -5,17 +5,16 @@ without) importing the compiled kernels; ``kernels.gemm`` compiles the same func
 check the buffer it is given. Sizes are in elements of the arrays' dtype, with `itemsize`
 its bytes (4: float32, 8: float64).
 
-What the scratch holds (``kernels.gemm`` explains why), for out (M, N) = A·B with K the
-shared dimension, A in blocks of MR rows and K in chunks of KC (``kernels.tiles``):
+What the scratch holds (``kernels.gemm`` explains why), for out (M, N) = A·B with A in
+blocks of MR rows (``kernels.tiles``):
 
-    all three  for skipping A's zeros, each row block's list of the k it multiplies
-               (M/MR·K uint32) and their count per chunk (M/MR·K/KC uint32);
-    matmul_tn  A = aᵀ with a (K, M): one byte more per group of MR columns and row of a
+    matmul, matmul_nt  nothing: B's packed panels and the k lists that skip A's zeros
+                       live on each thread's stack.
+    matmul_tn  A = aᵀ with a (K, M): one byte per group of MR columns and row of a
                (whether the group is all zero there), plus SWEEP_CHUNKS rows of M bytes
                to find them.
 
-B's packed panels live on each thread's stack, not here. The scratch must have the
-arrays' dtype: the sizes count its elements.
+The scratch must have the arrays' dtype: the sizes count its elements.
 """
 from fastnn.kernels.tiles import KC32, KC64, MR32, MR64, NR32, NR64
 
@@ -29,25 +28,20 @@ def tile(itemsize):
 
 # Each size is one self-contained function: kernels.gemm compiles them as they are.
 def matmul_scratch(m, n, k, itemsize):
-    """Elements matmul needs for out (m, n) = a·b with a (m, k), b (k, n)."""
-    mr, kc = (MR32, KC32) if itemsize == 4 else (MR64, KC64)
-    list_bytes = 4 * -(-m // mr) * (k + max(1, -(-k // kc)))
-    return -(-list_bytes // itemsize)
+    """Elements matmul needs for out (m, n) = a·b with a (m, k), b (k, n): none."""
+    return 0
 
 
 def matmul_tn_scratch(m, n, k, itemsize):
     """Elements matmul_tn needs for out (m, n) = aᵀ·b with a (k, m), b (k, n)."""
-    mr, kc = (MR32, KC32) if itemsize == 4 else (MR64, KC64)
-    list_bytes = 4 * -(-m // mr) * (k + max(1, -(-k // kc)))
+    mr = MR32 if itemsize == 4 else MR64
     mask_bytes = (m // mr) * k + SWEEP_CHUNKS * m
-    return -(-(list_bytes + mask_bytes) // itemsize)
+    return -(-mask_bytes // itemsize)
 
 
 def matmul_nt_scratch(m, n, k, itemsize):
-    """Elements matmul_nt needs for out (m, n) = a·bᵀ with a (m, k), b (n, k)."""
-    mr, kc = (MR32, KC32) if itemsize == 4 else (MR64, KC64)
-    list_bytes = 4 * -(-m // mr) * (k + max(1, -(-k // kc)))
-    return -(-list_bytes // itemsize)
+    """Elements matmul_nt needs for out (m, n) = a·bᵀ with a (m, k), b (n, k): none."""
+    return 0
 
 
 def dense_scratch(rows, n_in, n_out, itemsize, input_gradient=True):
