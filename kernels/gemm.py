@@ -1,73 +1,79 @@
-"""Register-blocked matrix products in pure Numba: the three GEMMs of a dense layer.
+"""Cache-blocked, packed matrix products in pure Numba: the three GEMMs of a dense layer.
 
     matmul(out, scratch, a, b)      out (M, N) = a (M, K) · b (K, N)     forward:  x·W
     matmul_tn(out, scratch, a, b)   out (M, N) = a (K, M)ᵀ · b (K, N)    dW:       xᵀ·dz
     matmul_nt(out, scratch, a, b)   out (M, N) = a (M, K) · b (N, K)ᵀ    dx:       dz·Wᵀ
 
 Their NumPy twin is the ``@`` operator (tests/test_gemm.py). They avoid BLAS on purpose:
-OpenBLAS spins its own thread pool, which fights Numba's on two cores, and on this CPU it
-is slower than the tile below on the MLP's shapes.
+OpenBLAS spins its own thread pool, which fights Numba's on two cores.
 
-How it is fast (each point was measured; see the benchmark suite):
-* The micro-kernel accumulates an MR × NR block of ``out`` in a stack buffer
-  (`_stack_tile`, an LLVM alloca). Every index into it has a constant trip count, so LLVM
-  keeps the whole block in 24 vector registers: per k, NR/lanes loads of b, MR broadcasts
-  of a, 24 FMAs. Accumulating in a heap array or straight into ``out`` is ~4× slower, as
-  LLVM cannot prove those do not alias the inputs.
-* NR = 64 for both dtypes: a 16- or 32-long j loop is unrolled before it is vectorized
-  and ends up scalar.
+The design is BLIS's (Van Zee & van de Geijn, "BLIS: A Framework for Rapidly
+Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
+* The micro-kernel (`_tile`) accumulates an MR × NR block of ``out`` in a stack buffer
+  (`_stack_tile`, an LLVM alloca) that LLVM keeps in vector registers: per k, NR/L loads
+  of packed B, MR broadcasts of A, MR·NR/L FMAs. MR × NR depends on the dtype and on the
+  CPU Numba compiles for (``kernels.tiles.register_tile``). Accumulating in a heap array
+  or straight into ``out`` is ~4× slower: LLVM cannot prove those do not alias the inputs.
+* B is packed, KC rows × NR columns at a time, into a contiguous panel on the thread's
+  stack (`_pack_panel`, zero-padded past N), then reused by every row block of a task
+  while it sits in L1/L2. Unpacked, each row block streamed all of B from L3 again, with
+  rows 4 KB apart that all fall in the same cache sets. Packing also does bᵀ's
+  transpose (``matmul_nt``) and makes N's leftover columns a narrower store.
+* A is read in place: its MR rows (or aᵀ's MR contiguous columns) per k are broadcasts.
+* Threads split ``out`` into tasks, a range of row blocks × a range of NR-column panels
+  each: disjoint outputs, no reductions. About TASKS_PER_THREAD tasks per thread; the
+  split along panels comes first when B is packed (each task packs its own copies), along
+  rows otherwise. Below SERIAL_FLOPS one thread is faster than waking the others.
 * The tiles start with a guard on negative offsets; without it the wrap-around of
-  negative indices turns the vector loads of b into gathers (~25× slower).
-* A last block of fewer than MR rows runs one row at a time (`_row_panel`), skipping
-  zeros too (a batch of 128 is 21 blocks of 6 and one of 2). Fewer than NR leftover
-  columns (a 10-class output) take a dot-product kernel over their transposed copy: one
-  row at a time, accumulating along them, ran 4-5× slower (39 against 8 µs at batch 128).
-* Threads split ``out``'s row blocks (``prange``): no reductions. Below SERIAL_FLOPS one
-  thread is faster than waking the other.
+  negative indices turns vector loads into gathers (~25× slower).
+* A last block of fewer than MR rows runs one row at a time (`_row_tile`): as fast per
+  row as the full tile while FMA latency, not loads, bounds it.
 * Zeros of A are skipped, not multiplied: when most of A is zero (`_mostly_zero`, e.g.
-  MNIST's pixels, 81% zero), each row block first lists the k where its MR rows are not
-  all zero (`_block_ks`: vectorized tests, then a branch-free compaction) and its tiles
-  run over those k only. On a batch of 128 MNIST images that is 44% of the k of x·W and
-  34% of those of xᵀ·dz: one thread, 250 → 130 µs and 250 → 120 µs. A zero test inside
-  the tile made it 1.5× slower; on dense A the list is all k, for 0-4%.
-  The one difference from a dense product: a zero of A times an inf or NaN of b adds
-  nothing here instead of NaN (the trainer checks losses and weights for non-finite
-  values on its own).
-* aᵀ is read in place, never copied. The k list has at most KC entries, on the stack:
-  longer K runs in chunks, accumulating into out.
-* Allocation: none, given a scratch buffer of the arrays' dtype (`kernels.scratch`
-  gives its size). A weight matrix's leftover columns (`matmul`) and its transpose
-  (`matmul_nt`) are copied into it, and a narrow dWᵀ (`matmul_tn`) computed into it: at
-  most the size of that weight matrix. Skipping zeros of aᵀ keeps one byte per group of
-  MR columns and row of a (M/MR × K: 17 KB for MNIST's dW1 at batch 128, which grows
-  with the batch), plus 8 rows of M bytes to find them. Given an empty scratch, they
-  allocate what they need.
+  MNIST's pixels, 81% zero), each task lists, per row block and chunk of KC, the k where
+  its MR rows are not all zero (`_block_ks`: vectorized tests, then a branch-free
+  compaction, into a stack buffer), and the tiles run over those k only; such an A reads
+  b in place, row block by row block, so each list serves all of the task's panels. For
+  aᵀ a first pass finds them (`_find_column_groups`). On dense A nothing is listed. The one difference from a dense product: a zero of A times an inf or NaN of B
+  adds nothing here instead of NaN (the trainer checks losses and weights for
+  non-finite values on its own).
+* Allocation: none. ``matmul_tn`` takes a scratch buffer of the arrays' dtype for aᵀ's
+  zero masks (`kernels.scratch` gives its size; given an empty one, it allocates); the
+  others need none, but all three check it alike.
 """
+from functools import partial
+
 import numba as nb
 import numpy as np
+from llvmlite import ir
 from numba import config, prange
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 from fastnn.kernels import scratch as sizes
 from fastnn.kernels.compile import jit, jit_parallel
-from fastnn.kernels.scratch import MR32, MR64, NR, SWEEP_CHUNKS
+from fastnn.kernels.scratch import SWEEP_CHUNKS
+from fastnn.kernels.tiles import LANES32, LANES64
 
 SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
-KC = 1024                # k values per chunk: the list of a row block's k is on the stack
+TASKS_PER_THREAD = 2     # tasks each thread gets at least, to even out unequal ones
+PACK_ROWS = 48           # rows of out below which a task reads b in place, unpacked
+PACK_BYTES = 1 << 23     # and a b this small: on Zen 4 (1 MB L2) packing a 4 MB one cost more than it saved
 ZERO_SAMPLE = 4096       # elements of A sampled to decide whether to skip its zeros
 ZERO_SHARE = 2 / 3       # skip them when at least this share of the sample is zero
 PARALLEL_SIZE = 131_072  # elements of aᵀ worth splitting its zero search among threads
 
 
-def _rows_for(dtype):
-    return MR32 if dtype.bitwidth == 32 else MR64
+def _tile_of(dtype):
+    """(MR, NR, KC, L) for a Numba dtype: the register tile, panel depth, vector lanes."""
+    if dtype.bitwidth == 32:
+        return sizes.tile(4) + (LANES32,)
+    return sizes.tile(8) + (LANES64,)
 
 
 @intrinsic
 def _tile_rows(typingctx, arr):
     """MR for arr's dtype, as a compile-time constant."""
-    mr = _rows_for(arr.dtype)
+    mr = _tile_of(arr.dtype)[0]
 
     def codegen(context, builder, sig, args):
         return context.get_constant(types.intp, mr)
@@ -75,23 +81,137 @@ def _tile_rows(typingctx, arr):
 
 
 @intrinsic
-def _stack_tile(typingctx, arr):
-    """Pointer to an MR × NR stack buffer (LLVM alloca) of arr's dtype."""
-    dtype = arr.dtype
-    size = _rows_for(dtype) * NR
+def _tile_cols(typingctx, arr):
+    """NR for arr's dtype, as a compile-time constant."""
+    nr = _tile_of(arr.dtype)[1]
 
     def codegen(context, builder, sig, args):
-        ty = context.get_value_type(dtype)
-        return cgutils.alloca_once(builder, ty, size=context.get_constant(types.intp, size))
-    return types.CPointer(dtype)(arr), codegen
+        return context.get_constant(types.intp, nr)
+    return types.intp(arr), codegen
 
 
 @intrinsic
-def _stack_ks(typingctx, arr):
-    """Pointer to a 2 × KC stack buffer of uint32: a row block's k indices and a mask."""
+def _lanes(typingctx, arr):
+    """L, the elements of arr's dtype in one vector register, as a compile-time constant."""
+    lanes = _tile_of(arr.dtype)[3]
+
     def codegen(context, builder, sig, args):
-        ty = context.get_value_type(types.uint32)
-        return cgutils.alloca_once(builder, ty, size=context.get_constant(types.intp, 2 * KC))
+        return context.get_constant(types.intp, lanes)
+    return types.intp(arr), codegen
+
+
+@intrinsic
+def _panel_depth(typingctx, arr):
+    """KC for arr's dtype, as a compile-time constant."""
+    kc = _tile_of(arr.dtype)[2]
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.intp, kc)
+    return types.intp(arr), codegen
+
+
+@intrinsic
+def _threads(typingctx):
+    """The number of threads parallel regions use now (``numba.get_num_threads()``, which
+    reaches it through a ctypes pointer that keeps its caller out of the cache)."""
+    def codegen(context, builder, sig, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(cgutils.intp_t, []),
+                                            "get_num_threads")  # the threading layer's
+        return builder.call(fn, [])
+    return types.intp(), codegen
+
+
+def _alloca(context, builder, dtype, size):
+    buffer = cgutils.alloca_once(builder, context.get_value_type(dtype),
+                                 size=context.get_constant(types.intp, size))
+    buffer.align = 64  # whole cache lines, aligned vector loads
+    return buffer
+
+
+@intrinsic
+def _stack_tile(typingctx, arr):
+    """Pointer to an MR × NR stack buffer (LLVM alloca) of arr's dtype."""
+    mr, nr, _, _ = _tile_of(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        return _alloca(context, builder, arr.dtype, mr * nr)
+    return types.CPointer(arr.dtype)(arr), codegen
+
+
+def _fma_intrinsic(whole_row):
+    """An intrinsic (acc, r, ar, src, row, col0): acc[r, :W] += ar · src[row, col0 : col0+W]
+    for the MR × NR tile buffer and a 2-D src whose rows are contiguous (a packed panel,
+    or b itself), as W/L vector FMAs: W = NR when `whole_row`, else W = L (one vector,
+    for a narrow output such as 10 classes). Written as LLVM vectors: a j loop of 16 or
+    32 is unrolled before LLVM's loop vectorizer sees it, and the unrolled sums stay
+    scalar."""
+    @intrinsic
+    def fma_row(typingctx, acc, r, ar, src, row, col0):
+        dtype = acc.dtype
+        _, nr, _, lanes = _tile_of(dtype)
+        vectors = nr // lanes if whole_row else 1
+
+        def codegen(context, builder, sig, args):
+            acc_p, r_v, a_v, src_v, row_v, col_v = args
+            vector = ir.VectorType(context.get_value_type(dtype), lanes)
+            index = partial(ir.Constant, ir.IntType(64))
+            array = context.make_array(sig.args[3])(context, builder, src_v)
+            row_stride = builder.sdiv(cgutils.unpack_tuple(builder, array.strides, 2)[0],
+                                      index(dtype.bitwidth // 8))
+            start = builder.add(builder.mul(row_v, row_stride), col_v)
+            b_row = builder.bitcast(builder.gep(array.data, [start]), vector.as_pointer())
+            row = builder.bitcast(builder.gep(acc_p, [builder.mul(r_v, index(nr))]),
+                                  vector.as_pointer())
+            one = builder.insert_element(ir.Constant(vector, ir.Undefined), a_v, index(0))
+            splat = builder.shuffle_vector(one, ir.Constant(vector, ir.Undefined),
+                                           ir.Constant(ir.VectorType(ir.IntType(32), lanes),
+                                                       [0] * lanes))
+            fma = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(vector, [vector] * 3),
+                f"llvm.fma.v{lanes}f{dtype.bitwidth}")
+            align = lanes * (dtype.bitwidth // 8)
+            for v in range(vectors):
+                b = builder.load(builder.gep(b_row, [index(v)]), align=dtype.bitwidth // 8)
+                slot = builder.gep(row, [index(v)])
+                builder.store(builder.call(fma, [splat, b, builder.load(slot, align=align)]),
+                              slot, align=align)
+            return context.get_dummy_value()
+        sig = types.void(types.CPointer(dtype), types.int64, dtype, src, types.int64,
+                         types.int64)
+        return sig, codegen
+    return fma_row
+
+
+_fma_row = _fma_intrinsic(whole_row=True)
+_fma_vector = _fma_intrinsic(whole_row=False)
+
+
+@intrinsic
+def _rows_contiguous(typingctx, arr):
+    """Whether arr's layout keeps each row contiguous (C order), as a constant."""
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.boolean, arr.layout == "C")
+    return types.boolean(arr), codegen
+
+
+@intrinsic
+def _stack_panel(typingctx, arr):
+    """Pointer to a KC × NR stack buffer of arr's dtype: a packed panel of B."""
+    _, nr, kc, _ = _tile_of(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        return _alloca(context, builder, arr.dtype, kc * nr)
+    return types.CPointer(arr.dtype)(arr), codegen
+
+
+@intrinsic
+def _stack_mask(typingctx, arr):
+    """Pointer to a 2 × KC stack buffer of uint32 (KC of arr's dtype): one chunk's k list
+    and mask."""
+    kc = _tile_of(arr.dtype)[2]
+
+    def codegen(context, builder, sig, args):
+        return _alloca(context, builder, types.uint32, 2 * kc)
     return types.CPointer(types.uint32)(arr), codegen
 
 
@@ -154,160 +274,186 @@ def _find_column_groups(masks, a, rows):
 
 @jit(linked=True)
 def _compact(ks, mask, k0, k1):
-    """ks[:n] = the k in [k0, k1) with mask[k − k0] set, in order; returns n."""
+    """ks[:n] = the offsets k − k0, k in [k0, k1), with mask[k − k0] set, in order;
+    returns n."""
     n_k = 0
     for k in range(k0, k1):
-        ks[n_k] = k
+        ks[n_k] = k - k0
         n_k += mask[k - k0]  # branch-free: a k that is not kept is overwritten by the next
     return n_k
 
 
 @jit(linked=True)
-def _block_ks(ks, mask, masks, a, block, k0, k1, a_transposed, skip_zeros):
-    """Write to ks the k in [k0, k1) that row block `block` of A (a, or aᵀ) multiplies, in
-    order: all of them, or when skip_zeros only those where its MR rows are not all zero
-    (aᵀ: as `_column_groups_nonzero` found them in masks). Returns how many. mask is
-    scratch, as long as ks."""
-    if not skip_zeros:
-        for k in range(k0, k1):
-            ks[k - k0] = k
-        return k1 - k0
-    if a_transposed:
+def _block_ks(ks, mask, masks, a, block, k0, k1, a_transposed):
+    """ks[:n] = the offsets k − k0, k in [k0, k1), where row block `block` of A (a, or aᵀ)
+    has a non-zero among its MR rows (aᵀ: as `_column_groups_nonzero` found them in masks;
+    a short last block of aᵀ lists all); returns n. mask is scratch, as long as ks."""
+    mr = _tile_rows(a)
+    m = a.shape[1] if a_transposed else a.shape[0]
+    i0 = block * mr
+    if not a_transposed:
+        _rows_nonzero(mask, a, i0, min(mr, m - i0), k0, k1)
+        return _compact(ks, mask, k0, k1)
+    if m - i0 >= mr:
         return _compact(ks, masks[block, k0:k1], k0, k1)
-    i0 = block * _tile_rows(a)
-    _rows_nonzero(mask, a, i0, min(_tile_rows(a), a.shape[0] - i0), k0, k1)
-    return _compact(ks, mask, k0, k1)
+    for k in range(k0, k1):
+        ks[k - k0] = k - k0
+    return k1 - k0
 
 
 @jit(linked=True)
-def _tile(out, a, b, i0, j0, ks, n_k, a_transposed, accumulate):
-    """out[i0:i0+MR, j0:j0+NR] (+)= A[i0:i0+MR, ks] · b[ks, j0:j0+NR], A = a or aᵀ, over
-    the first n_k of ks; += when accumulate.
+def _pack_panel(panel, b, k0, depth, j0, cols, b_transposed):
+    """panel[:depth] = B[k0:k0+depth, j0:j0+NR] with B = b or bᵀ, zeros past `cols`."""
+    nr = _tile_cols(b)
+    zero = b.dtype.type(0)
+    if k0 < 0 or j0 < 0:
+        return
+    if b_transposed:  # b (N, K): its rows become the panel's columns
+        for j in range(cols):
+            for kk in range(depth):
+                panel[kk, j] = b[j0 + j, k0 + kk]
+        for j in range(cols, nr):
+            for kk in range(depth):
+                panel[kk, j] = zero
+    elif cols == nr:
+        for kk in range(depth):
+            for j in range(nr):  # a constant trip count: whole vectors
+                panel[kk, j] = b[k0 + kk, j0 + j]
+    else:
+        for kk in range(depth):
+            for j in range(nr):
+                panel[kk, j] = b[k0 + kk, j0 + j] if j < cols else zero
 
-    A must have all MR rows (a last, shorter block goes to `_row_panel`).
-    """
-    mr = _tile_rows(a)
-    if i0 < 0 or j0 < 0:
+
+@jit(linked=True)
+def _tile(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
+          accumulate):
+    """out[i0:i0+MR, j0:j0+cols] (+)= A[i0:i0+MR, k0 + kk] · src[row0 + kk, col0:col0+cols]
+    summed over kk in ks[:n_k] when skip, else over kk < n_k; A = a or aᵀ, all MR rows
+    present; src is B's packed panel (row0 = col0 = 0) or b (row0 = k0, col0 = j0)."""
+    mr, nr = _tile_rows(a), _tile_cols(a)
+    if i0 < 0 or j0 < 0 or k0 < 0:
         return  # lets LLVM drop the negative-index wrap-around: contiguous vector loads
-    acc = nb.carray(_stack_tile(a), (mr, NR))
+    tile = _stack_tile(a)
+    acc = nb.carray(tile, (mr, nr))
     zero = a.dtype.type(0)
     for r in range(mr):
-        for j in range(NR):
+        for j in range(nr):
             acc[r, j] = zero
-    for p in range(n_k):
-        k = ks[p]  # unsigned: no wrap-around either
+    if cols > _lanes(a):
+        for p in range(n_k):
+            kk = ks[p] if skip else p
+            k = k0 + kk
+            for r in range(mr):  # a constant trip count: unrolled
+                ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded
+                _fma_row(tile, r, ar, src, row0 + kk, col0)
+    else:  # one vector wide
+        for p in range(n_k):
+            kk = ks[p] if skip else p
+            k = k0 + kk
+            for r in range(mr):
+                ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]
+                _fma_vector(tile, r, ar, src, row0 + kk, col0)
+    if cols == nr:
         for r in range(mr):
-            ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded away
-            for j in range(NR):
-                acc[r, j] += ar * b[k, j0 + j]
-    if accumulate:
-        for r in range(mr):
-            for j in range(NR):
-                out[i0 + r, j0 + j] += acc[r, j]
+            for j in range(nr):
+                out[i0 + r, j0 + j] = out[i0 + r, j0 + j] + acc[r, j] if accumulate else acc[r, j]
     else:
         for r in range(mr):
-            for j in range(NR):
-                out[i0 + r, j0 + j] = acc[r, j]
+            for j in range(cols):
+                out[i0 + r, j0 + j] = out[i0 + r, j0 + j] + acc[r, j] if accumulate else acc[r, j]
 
 
 @jit(linked=True)
-def _row_panel(out, a, b, i, j0, ks, n_k, a_transposed, accumulate):
-    """out[i, j0:j0+NR] (+)= A[i, ks] · b[ks, j0:j0+NR]: one row, for a last block of fewer
-    than MR rows (a full tile would compute MR rows to keep one: batch 1 ran 6× slower)."""
-    if i < 0 or j0 < 0:
+def _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transposed,
+              accumulate):
+    """`_tile` for the one row i: a last block of fewer than MR rows."""
+    nr = _tile_cols(a)
+    if i < 0 or j0 < 0 or k0 < 0:
         return
-    acc = nb.carray(_stack_tile(a), (NR,))
+    tile = _stack_tile(a)
+    acc = nb.carray(tile, (nr,))
     zero = a.dtype.type(0)
-    for j in range(NR):
+    for j in range(nr):
         acc[j] = zero
     for p in range(n_k):
-        k = ks[p]
-        ai = a[k, i] if a_transposed else a[i, k]
-        for j in range(NR):
-            acc[j] += ai * b[k, j0 + j]
-    if accumulate:
-        for j in range(NR):
-            out[i, j0 + j] += acc[j]
-    else:
-        for j in range(NR):
-            out[i, j0 + j] = acc[j]
-
-
-@jit(linked=True)
-def _dot_columns(out, a, bt, r0, r1, c0):
-    """out[r0:r1, c0:c0+C] = a[r0:r1] · btᵀ, with a (M, K), bt (C, K): dot products along K.
-
-    A 2 × 2 block of sums, each vectorized along K; for the few (< NR) leftover columns.
-    """
-    n_cols, k_len = bt.shape
-    if r0 < 0 or c0 < 0:
-        return
-    zero = a.dtype.type(0)
-    for i in range(r0, r1, 2):
-        i1 = min(i + 1, r1 - 1)  # an odd last row is computed twice
-        for c in range(0, n_cols, 2):
-            c1 = min(c + 1, n_cols - 1)
-            s00 = s01 = s10 = s11 = zero
-            for k in range(k_len):
-                a0, a1, b0, b1 = a[i, k], a[i1, k], bt[c, k], bt[c1, k]
-                s00 += a0 * b0
-                s01 += a0 * b1
-                s10 += a1 * b0
-                s11 += a1 * b1
-            out[i, c0 + c], out[i1, c0 + c] = s00, s10
-            out[i, c0 + c1], out[i1, c0 + c1] = s01, s11
-
-
-@jit(linked=True)
-def _axpy_columns(out, a, b, r0, r1, c0):
-    """out[r0:r1, c0:] = a[:, r0:r1]ᵀ · b[:, c0:], with a (K, M): for leftover columns of aᵀb."""
-    n_cols, n_rows = out.shape[1] - c0, r1 - r0
-    if r0 < 0 or c0 < 0 or n_rows <= 0 or n_cols <= 0:
-        return
-    acc = nb.carray(_stack_tile(a), (NR, _tile_rows(a)))  # n_cols < NR, n_rows ≤ MR
-    for c in range(n_cols):
-        for i in range(n_rows):
-            acc[c, i] = 0
-    for k in range(a.shape[0]):
-        for c in range(n_cols):
-            bkc = b[k, c0 + c]
-            for i in range(n_rows):
-                acc[c, i] += bkc * a[k, r0 + i]
-    for i in range(n_rows):
-        for c in range(n_cols):
-            out[r0 + i, c0 + c] = acc[c, i]
-
-
-@jit
-def _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros):
-    """Rows [MR·block, MR·block + MR) of out = A·b; bt holds b's leftover columns transposed.
-
-    KC values of k at a time, the tiles run over the k that `_block_ks` lists: all of
-    them, or with skip_zeros those where the block's rows of A are not all zero.
-    """
-    m, n = out.shape
-    mr = _tile_rows(a)
-    panels = n // NR
-    i0 = block * mr
-    rows = min(mr, m - i0)
-    k_len = b.shape[0]
-    scratch = nb.carray(_stack_ks(a), (2, KC))
-    ks, mask = scratch[0], scratch[1]
-    for k0 in range(0, max(k_len, 1), KC):  # once at least: K = 0 writes zeros
-        n_k = _block_ks(ks, mask, masks, a, block, k0, min(k0 + KC, k_len), a_transposed,
-                        skip_zeros and (rows == mr or not a_transposed))
-        for p in range(panels):
-            j0 = p * NR
-            if rows == mr:
-                _tile(out, a, b, i0, j0, ks, n_k, a_transposed, k0 > 0)
-            else:
-                for i in range(i0, i0 + rows):
-                    _row_panel(out, a, b, i, j0, ks, n_k, a_transposed, k0 > 0)
-    if panels * NR < n:
-        if a_transposed:
-            _axpy_columns(out, a, b, i0, i0 + rows, panels * NR)
+        kk = ks[p] if skip else p
+        ai = a[k0 + kk, i] if a_transposed else a[i, k0 + kk]
+        if cols > _lanes(a):
+            _fma_row(tile, 0, ai, src, row0 + kk, col0)
         else:
-            _dot_columns(out, a, bt, i0, i0 + rows, panels * NR)
+            _fma_vector(tile, 0, ai, src, row0 + kk, col0)
+    for j in range(cols):
+        out[i, j0 + j] = out[i, j0 + j] + acc[j] if accumulate else acc[j]
+
+
+@jit(linked=True)
+def _task(out, a, b, masks, skip, first, last, p0, p1, a_transposed, b_transposed):
+    """Row blocks [first, last) × column panels [p0, p1) of out = A·B.
+
+    B's rows are read in place (block by block, each block's k list made once for all
+    its panels), or, when `_packs` says so, packed a KC × NR panel at a time onto the
+    stack and reused by every row block (panel by panel).
+    """
+    mr, nr, kc = _tile_rows(a), _tile_cols(a), _panel_depth(a)
+    m, n = out.shape
+    k_len = b.shape[1] if b_transposed else b.shape[0]
+    lists = nb.carray(_stack_mask(a), (2, kc))
+    ks, mask = lists[0], lists[1]
+    panel = nb.carray(_stack_panel(a), (kc, nr))
+    packs = _packs(b, skip, min(m, last * mr) - first * mr, b_transposed)
+    for k0 in range(0, max(k_len, 1), kc):  # once at least: K = 0 writes zeros
+        depth = min(kc, k_len - k0)
+        if not packs:
+            for block in range(first, last):
+                n_k = _block_ks(ks, mask, masks, a, block, k0, k0 + depth,
+                                a_transposed) if skip else depth
+                for p in range(p0, p1):
+                    j0 = p * nr
+                    cols = min(nr, n - j0)
+                    if cols == nr:
+                        _rows(out, a, b, k0, j0, ks, n_k, skip, block * mr, j0, k0, cols,
+                              a_transposed, k0 > 0)
+                    else:  # too narrow to read in place: a panel of its own
+                        _pack_panel(panel, b, k0, depth, j0, cols, b_transposed)
+                        _rows(out, a, panel, 0, 0, ks, n_k, skip, block * mr, j0, k0, cols,
+                              a_transposed, k0 > 0)
+            continue
+        for p in range(p0, p1):
+            j0 = p * nr
+            cols = min(nr, n - j0)
+            _pack_panel(panel, b, k0, depth, j0, cols, b_transposed)
+            for block in range(first, last):
+                n_k = _block_ks(ks, mask, masks, a, block, k0, k0 + depth,
+                                a_transposed) if skip else depth
+                _rows(out, a, panel, 0, 0, ks, n_k, skip, block * mr, j0, k0, cols,
+                      a_transposed, k0 > 0)
+
+
+@jit(linked=True)
+def _packs(b, skip, rows, b_transposed):
+    """Whether a task of `rows` rows packs B: always for bᵀ (or b with strided rows);
+    otherwise only for PACK_ROWS rows or more of a dense A and a b over PACK_BYTES. A
+    mostly-zero A reads only some rows of b, and on Zen 4 (1 MB L2) packing a 4 MB b cost
+    more than it saved."""
+    if b_transposed or not _rows_contiguous(b):
+        return True
+    return not skip and rows >= PACK_ROWS and b.size * b.itemsize > PACK_BYTES
+
+
+@jit(linked=True)
+def _rows(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
+          accumulate):
+    """Row block i0 … i0+MR of out (fewer at the end of M): `_tile`, or `_row_tile` row by
+    row for a short last block."""
+    m = out.shape[0]
+    if m - i0 >= _tile_rows(a):
+        _tile(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
+              accumulate)
+    else:
+        for i in range(i0, m):
+            _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transposed,
+                      accumulate)
 
 
 @jit(linked=True)
@@ -323,15 +469,16 @@ def _mostly_zero(a):
 
 
 @jit_parallel
-def _gemm(out, a, b, bt, a_transposed, spare):
-    """out = A·b with A = a or aᵀ; row blocks run on all threads unless the work is small.
-    bt: b's leftover columns, transposed (A = a); spare (bytes): room for aᵀ's zero masks
-    and the rows that find them."""
+def _gemm(out, a, b, a_transposed, b_transposed, spare):
+    """out = A·B with A = a or aᵀ, B = b or bᵀ; tasks run on all threads unless the work
+    is small. spare (bytes): room for aᵀ's zero masks."""
+    mr, nr = _tile_rows(a), _tile_cols(a)
     m, n = out.shape
-    k_len = b.shape[0]
-    blocks = (m + _tile_rows(a) - 1) // _tile_rows(a)
-    skip_zeros = _mostly_zero(a)
-    groups = m // _tile_rows(a) if skip_zeros and a_transposed else 0
+    k_len = b.shape[1] if b_transposed else b.shape[0]
+    blocks = (m + mr - 1) // mr
+    panels = (n + nr - 1) // nr
+    skip = _mostly_zero(a)
+    groups = m // mr if skip and a_transposed else 0
     if a_transposed and groups:  # a literal first: x·W does not compile the sweep
         if spare.size < groups * k_len + SWEEP_CHUNKS * m:
             raise ValueError("matmul_tn: no room for the zero masks in the scratch")
@@ -340,11 +487,24 @@ def _gemm(out, a, b, bt, a_transposed, spare):
     else:
         masks = spare[:0].reshape((0, k_len))
     if 2.0 * m * n * k_len < SERIAL_FLOPS:
-        for block in range(blocks):
-            _row_block(out, a, b, bt, masks, block, a_transposed, skip_zeros)
+        _task(out, a, b, masks, skip, 0 * blocks, blocks, 0 * panels, panels, a_transposed,
+              b_transposed)
+        return
+    # Tasks: row groups × panel groups, about TASKS_PER_THREAD per thread; the split
+    # that reuses more comes first: panels when B is packed, else row blocks.
+    target = TASKS_PER_THREAD * _threads()
+    if _packs(b, skip, m, b_transposed):
+        panel_groups = min(panels, target)
+        row_groups = min(blocks, (target + panel_groups - 1) // panel_groups)
     else:
-        for block in prange(blocks):  # the prange index is unsigned: one signature, int64
-            _row_block(out, a, b, bt, masks, np.int64(block), a_transposed, skip_zeros)
+        row_groups = min(blocks, target)
+        panel_groups = min(panels, (target + row_groups - 1) // row_groups)
+    for task in prange(row_groups * panel_groups):
+        t = np.int64(task)  # the prange index is unsigned: one signature, int64
+        g, h = t // panel_groups, t % panel_groups
+        _task(out, a, b, masks, skip, g * blocks // row_groups,
+              (g + 1) * blocks // row_groups, h * panels // panel_groups,
+              (h + 1) * panels // panel_groups, a_transposed, b_transposed)
 
 
 # compiled, to check the scratch given
@@ -367,67 +527,40 @@ def _scratch(scratch, size, out, a, b):
                      "least that large, or an empty one)")
 
 
-@jit(linked=True)
-def _transpose(t, a):
-    """t = aᵀ, with t (C, R) and a (R, C). (A loop: np.ascontiguousarray(a.T) takes Numba
-    0.3 s more to compile.)"""
-    rows, cols = a.shape
-    for i in range(rows):
-        for j in range(cols):
-            t[j, i] = a[i, j]
-
-
 @jit
 def matmul(out, scratch, a, b):
     """a (M, K), b (K, N), out (M, N), scratch (S,) or empty.  out = a·b.
 
-    The fewer than NR leftover columns of b (a 10-class output) are copied transposed
-    into the scratch, for dot products: S ≥ `kernels.scratch.matmul_scratch`, or empty
-    for a new one.
+    It needs no scratch (S ≥ `kernels.scratch.matmul_scratch`, 0): the product's buffers
+    are on the threads' stacks.
     """
     k_len, n = b.shape
-    c0 = (n // NR) * NR
-    need = matmul_scratch(out.shape[0], n, k_len, out.itemsize)
-    bt = _scratch(scratch, need, out, a, b).reshape((n - c0, k_len))
-    _transpose(bt, b[:, c0:])
-    _gemm(out, a, b, bt, False, scratch[:0].view(np.uint8))
+    work = _scratch(scratch, matmul_scratch(out.shape[0], n, k_len, out.itemsize), out, a, b)
+    _gemm(out, a, b, False, False, work.view(np.uint8))
 
 
 @jit
 def matmul_tn(out, scratch, a, b):
     """a (K, M), b (K, N), out (M, N), scratch (S,) or empty.  out = aᵀ·b.
 
-    The scratch holds aᵀ's zero masks and the rows that find them: S ≥
-    `kernels.scratch.matmul_tn_scratch`, or empty for a new one. With N < NR ≤ M (dW of
-    a 10-class output layer) the tile runs along M instead: outᵀ = bᵀ·a is computed into
-    the scratch, then transposed into out.
+    The scratch holds aᵀ's zero masks: S ≥ `kernels.scratch.matmul_tn_scratch`, or empty
+    for a new one.
     """
     m, n = out.shape
-    k_len = a.shape[0]
-    work = _scratch(scratch, matmul_tn_scratch(m, n, k_len, out.itemsize), out, a, b)
-    no_columns = b[:0, :0]
-    if n < NR <= m:
-        out_t = work[:n * m].reshape((n, m))
-        _gemm(out_t, b, a, no_columns, True, work[n * m:].view(np.uint8))
-        _transpose(out, out_t)
-    else:
-        _gemm(out, a, b, no_columns, True, work.view(np.uint8))
+    need = matmul_tn_scratch(m, n, a.shape[0], out.itemsize)
+    _gemm(out, a, b, True, False, _scratch(scratch, need, out, a, b).view(np.uint8))
 
 
 @jit
 def matmul_nt(out, scratch, a, b):
     """a (M, K), b (N, K), out (M, N), scratch (S,) or empty.  out = a·bᵀ.
 
-    bᵀ's full panels are copied into the scratch (b is a weight matrix: small): S ≥
-    `kernels.scratch.matmul_nt_scratch`, or empty for a new one. Leftover columns are dot
-    products with b's rows as they are.
+    bᵀ is never formed: its panels are packed from b's rows. It needs no scratch (S ≥
+    `kernels.scratch.matmul_nt_scratch`, 0).
     """
     n, k_len = b.shape
-    c0 = (n // NR) * NR
     need = matmul_nt_scratch(out.shape[0], n, k_len, out.itemsize)
-    bt = _scratch(scratch, need, out, a, b).reshape((k_len, c0))
-    _transpose(bt, b[:c0])
-    _gemm(out, a, bt, b[c0:], False, scratch[:0].view(np.uint8))
+    _gemm(out, a, b, False, True, _scratch(scratch, need, out, a, b).view(np.uint8))
 
 
 if config.DISABLE_JIT:  # the register tile is a compiler intrinsic: plain Python uses NumPy

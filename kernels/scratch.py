@@ -5,42 +5,43 @@ without) importing the compiled kernels; ``kernels.gemm`` compiles the same func
 check the buffer it is given. Sizes are in elements of the arrays' dtype, with `itemsize`
 its bytes (4: float32, 8: float64).
 
-What the scratch holds (``kernels.gemm`` explains why):
+What the scratch holds (``kernels.gemm`` explains why), for out (M, N) = A·B with A in
+blocks of MR rows (``kernels.tiles``):
 
-    matmul     out (M, N) = a·b, b (K, N):  b's fewer than NR leftover columns,
-               transposed: (N mod NR)·K elements.
-    matmul_tn  out (M, N) = aᵀ·b, a (K, M):  one byte per group of MR columns of a and
-               row of a (the k where the group is not all zero), plus SWEEP_CHUNKS rows
-               of M bytes to find them; with N < NR ≤ M, the product is computed
-               transposed into N·M elements first, and the zero masks are those of b.
-    matmul_nt  out (M, N) = a·bᵀ, b (N, K):  bᵀ's whole panels of NR columns.
+    matmul, matmul_nt  nothing: B's packed panels and the k lists that skip A's zeros
+                       live on each thread's stack.
+    matmul_tn  A = aᵀ with a (K, M): one byte per group of MR columns and row of a
+               (whether the group is all zero there), plus SWEEP_CHUNKS rows of M bytes
+               to find them.
 
 The scratch must have the arrays' dtype: the sizes count its elements.
 """
+from fastnn.kernels.tiles import KC32, KC64, MR32, MR64, NR32, NR64
 
-NR = 64           # columns of the register tile: 4 zmm of float32, 8 of float64
-MR32 = 6          # rows for float32: 6 × 4 = 24 zmm accumulators
-MR64 = 3          # rows for float64: 3 × 8 = 24 zmm accumulators
 SWEEP_CHUNKS = 8  # pieces of aᵀ's rows that the threads search for zeros
 
 
+def tile(itemsize):
+    """(MR, NR, KC) for elements of `itemsize` bytes."""
+    return (MR32, NR32, KC32) if itemsize == 4 else (MR64, NR64, KC64)
+
+
+# Each size is one self-contained function: kernels.gemm compiles them as they are.
 def matmul_scratch(m, n, k, itemsize):
-    """Elements matmul needs for out (m, n) = a·b with a (m, k), b (k, n)."""
-    return (n % NR) * k
+    """Elements matmul needs for out (m, n) = a·b with a (m, k), b (k, n): none."""
+    return 0
 
 
 def matmul_tn_scratch(m, n, k, itemsize):
     """Elements matmul_tn needs for out (m, n) = aᵀ·b with a (k, m), b (k, n)."""
-    floats = 0
-    if n < NR <= m:  # outᵀ = bᵀ·a, computed first, then copied: the zero masks are b's
-        floats, m = n * m, n
-    mask_bytes = (m // (MR32 if itemsize == 4 else MR64)) * k + SWEEP_CHUNKS * m
-    return floats + -(-mask_bytes // itemsize)
+    mr = MR32 if itemsize == 4 else MR64
+    mask_bytes = (m // mr) * k + SWEEP_CHUNKS * m
+    return -(-mask_bytes // itemsize)
 
 
 def matmul_nt_scratch(m, n, k, itemsize):
-    """Elements matmul_nt needs for out (m, n) = a·bᵀ with a (m, k), b (n, k)."""
-    return (n // NR) * NR * k
+    """Elements matmul_nt needs for out (m, n) = a·bᵀ with a (m, k), b (n, k): none."""
+    return 0
 
 
 def dense_scratch(rows, n_in, n_out, itemsize, input_gradient=True):
