@@ -10,9 +10,9 @@
   and private kernels are ordinary njit functions. Training computes the same at the
   same speed; only a cold start (an empty cache) takes longer. Chosen on any other Numba
   release, with a RuntimeWarning, or silently when the environment asks for it:
-  ``FASTNN_PLAIN_NUMBA=1`` (``0`` or unset: the default). Its cache is Numba's own: a
-  kernel recompiles when its own file changes, not when a kernel it inlines from another
-  file does (after editing kernels in plain mode, delete their ``__pycache__``).
+  ``FASTNN_PLAIN_NUMBA=1`` (``0`` or unset: the default). Numba's own cache checks only
+  a function's own file, not the kernels it inlines from others, so plain mode caches
+  in a folder of its own per version of the kernels' sources (`plain_cache_folder`).
 
 With NUMBA_DISABLE_JIT=1, `jit` returns the Python function itself and no mode applies.
 The flags every kernel compiles with, and whether it is cached, are ``kernels.flags``'s.
@@ -24,7 +24,7 @@ from functools import partial
 import numba
 from numba import config
 
-from fastnn.kernels.flags import CACHE, OPTIONS
+from fastnn.kernels.flags import CACHE, KERNELS_DIR, OPTIONS, kernels_stamp
 
 TESTED_NUMBA = ("0", "68")  # the release series (major, minor) the hooks were tested on
 PLAIN_ENV = "FASTNN_PLAIN_NUMBA"
@@ -52,9 +52,40 @@ def plain_mode():
     return False
 
 
+def plain_cache_folder():
+    """The folder plain mode caches in: ``plain-<hash of kernels_stamp>`` under
+    $NUMBA_CACHE_DIR, else the kernels' ``__pycache__``, else ~/.cache/fastnn; None when
+    none can be written (Numba's own choice then stands)."""
+    stamp = "plain-" + kernels_stamp()[:16]
+    bases = ([config.CACHE_DIR] if config.CACHE_DIR else
+             [KERNELS_DIR / "__pycache__", os.path.join(os.path.expanduser("~"), ".cache",
+                                                        "fastnn")])
+    for base in bases:
+        folder = os.path.join(base, stamp)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            return folder
+    return None
+
+
 HOOKED = not config.DISABLE_JIT and not plain_mode()
 if HOOKED:
     from fastnn.kernels import numba_hooks
+PLAIN_CACHE = plain_cache_folder() if CACHE and not HOOKED and not config.DISABLE_JIT else None
+
+
+def _plain(func, parallel):
+    """numba.njit, cached in `PLAIN_CACHE`: Numba picks a function's cache folder when it
+    is decorated, from config.CACHE_DIR, which is set for that moment only."""
+    saved = config.CACHE_DIR
+    config.CACHE_DIR = PLAIN_CACHE or saved
+    try:
+        return numba.njit(func, cache=CACHE, parallel=parallel, **OPTIONS)
+    finally:
+        config.CACHE_DIR = saved
 
 
 def jit(func=None, *, linked=False, constants=(), parallel=False):
@@ -72,7 +103,7 @@ def jit(func=None, *, linked=False, constants=(), parallel=False):
     if config.DISABLE_JIT:
         return func
     if not HOOKED:
-        return numba.njit(func, cache=CACHE, parallel=parallel, **OPTIONS)
+        return _plain(func, parallel)
     if linked:
         return numba_hooks.Compiled(func, parallel=parallel)
     return numba_hooks.Kernel(func, constants=constants, parallel=parallel)

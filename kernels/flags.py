@@ -10,12 +10,29 @@ package's ``__pycache__``, a per-user folder). With none writable — a read-onl
 a locked-down home — Numba would refuse to define them; they then compile anew in every
 process, with a warning (`CACHE` is False).
 """
+import hashlib
 import warnings
+from pathlib import Path
 
 import numba
 
 FASTMATH = {"nsz", "arcp", "contract", "reassoc"}
 OPTIONS = dict(nogil=True, fastmath=FASTMATH, error_model="numpy")
+KERNELS_DIR = Path(__file__).resolve().parent
+
+
+def kernels_stamp():
+    """A hash of every kernel module's source and of the compile flags.
+
+    Numba stamps a cached function with its own file's hash only, yet a cached caller
+    embeds its linked helpers' machine code and calls kernels compiled for the signatures
+    it was typed with, and the flags are not part of the key at all:
+    stamping every kernel with this hash recompiles them all when any of these change.
+    """
+    digest = hashlib.sha256(repr(sorted(FASTMATH)).encode())
+    for path in sorted(KERNELS_DIR.glob("*.py")):
+        digest.update(path.name.encode() + path.read_bytes())
+    return digest.hexdigest()
 
 
 def cache_possible():

@@ -39,24 +39,7 @@ from numba.core.imputils import impl_ret_new_ref
 from numba.core.registry import CPUDispatcher
 from numba.core.untyped_passes import IRProcessing
 
-from fastnn.kernels.flags import CACHE, FASTMATH, OPTIONS
-
-KERNELS_DIR = Path(__file__).resolve().parent
-
-
-def kernels_stamp():
-    """A hash of every kernel module's source and of the compile flags.
-
-    Numba stamps a cached function with its own file's hash only, yet a cached caller
-    embeds its linked helpers' machine code and calls kernels compiled for the signatures
-    it was typed with, and the flags are not part of the key at all:
-    stamping every kernel with this hash recompiles them all when any of these change.
-    """
-    digest = hashlib.sha256(repr(sorted(FASTMATH)).encode())
-    for path in sorted(KERNELS_DIR.glob("*.py")):
-        digest.update(path.name.encode() + path.read_bytes())
-    return digest.hexdigest()
-
+from fastnn.kernels.flags import CACHE, KERNELS_DIR, OPTIONS, kernels_stamp
 
 class _KernelsStamp:
     """A cache locator mixin: for the kernels' files only, the stamp of `kernels_stamp`."""

@@ -170,3 +170,17 @@ def test_a_cached_kernel_embedding_a_parallel_one_runs_first_in_a_process(jit, t
     env = dict(NUMBA_CACHE_DIR=str(tmp_path))
     for first in (True, False, False):
         assert python(CACHED_CALLER.format(first=first), **env) == ["True"]
+
+
+def test_plain_mode_caches_by_the_kernels_sources(tmp_path, jit):
+    """Numba's plain cache checks only a function's own file: plain mode keeps a folder
+    per hash of all kernel sources, so an edit to gemm.py never loads a stale caller."""
+    folder, path, stamp = python("""
+from fastnn.kernels import compile, numba_cpu
+from fastnn.kernels.flags import kernels_stamp
+print(compile.PLAIN_CACHE)
+print(numba_cpu.dense_forward._cache._cache_path)
+print(kernels_stamp()[:16])
+""", FASTNN_PLAIN_NUMBA="1", NUMBA_CACHE_DIR=str(tmp_path))
+    assert folder == str(tmp_path / f"plain-{stamp}")
+    assert path.startswith(folder)
