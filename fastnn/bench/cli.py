@@ -7,6 +7,8 @@ import argparse
 import shlex
 import sys
 
+from fastnn.argtypes import positive_int
+
 DESCRIPTION = """\
 Train the same ReLU MLPs (softmax + cross-entropy, Adam 1e-3, float32, shuffled batches)
 with fastnn, PyTorch (eager) and JAX (the epoch jitted with lax.scan), each in its own
@@ -15,14 +17,6 @@ epoch, fastnn against the faster peer, and the fraction of the FLOP floor fastnn
 Frameworks that are not installed are skipped with a note. Default workloads: MNIST
 784-128-64-10 at batch 32, 128 and 512 (60,000 samples), 784-1024-1024-10 and
 784-256-256-256-256-10 at batch 128 (10,000 samples: wide models train on fewer)."""
-
-
-def positive_int(text):
-    """argparse type: an integer ≥ 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def model_sizes(text):
