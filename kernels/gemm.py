@@ -13,7 +13,7 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   (`_stack_tile`, an LLVM alloca) that LLVM keeps in vector registers: per k, NR/L loads
   of packed B, MR broadcasts of A, MR·NR/L FMAs. MR × NR depends on the dtype and on the
   CPU Numba compiles for (``kernels.tiles.register_tile``). Accumulating in a heap array
-  or straight into ``out`` is ~4× slower: LLVM cannot prove those do not alias the inputs.
+  or straight into ``out`` is several times slower: LLVM cannot prove those do not alias the inputs.
 * B is packed, KC rows × NR columns at a time, into a contiguous panel on the thread's
   stack (`_pack_panel`, zero-padded past N), then reused by every row block of a task
   while it sits in L1/L2. Unpacked, each row block streamed all of B from L3 again, with
@@ -25,7 +25,7 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   split along panels comes first when B is packed (each task packs its own copies), along
   rows otherwise. Below SERIAL_FLOPS one thread is faster than waking the others.
 * The tiles start with a guard on negative offsets; without it the wrap-around of
-  negative indices turns vector loads into gathers (~25× slower).
+  negative indices turns vector loads into gathers.
 * A last block of fewer than MR rows runs one row at a time (`_row_tile`): as fast per
   row as the full tile while FMA latency, not loads, bounds it.
 * Zeros of A are skipped, not multiplied: when most of A is zero (`_mostly_zero`, e.g.
@@ -238,7 +238,7 @@ def _column_groups_nonzero(masks, a, row, k0, k1):
     One pass over a in memory order: per row, the non-zeros, then ORs of neighbours at
     growing distances until row[c] covers c … c+MR−1 (vector operations all). Reading
     MR-column groups down the rows instead, as the non-transposed case does, makes LLVM
-    gather across rows: 5× slower.
+    gather across rows, several times slower.
     """
     mr = _tile_rows(a)
     m = a.shape[1]

@@ -39,7 +39,7 @@ def _bias_activation(out, z, b, activation, alpha):
         for j in range(o):
             out[i, j] += b[j]
     if z.shape[0] > 0:  # a loop: for z[...] = out Numba compiles a message for a shape
-        # mismatch, with str() of ints and join (2.5 s of a cold start, once per ndim)
+        # mismatch, with str() of ints and join (seconds of a cold start, once per ndim)
         for i in range(n):
             for j in range(o):
                 z[i, j] = out[i, j]
@@ -397,7 +397,7 @@ def gather_rows(out, x, index):
 @jit(linked=True)
 def _gather(out, x, index):
     # Element by element with unsigned indices: a plain copy loop. The row assignment
-    # out[r] = x[index[r]] goes through Numba's generic slice machinery, 2-3× slower.
+    # out[r] = x[index[r]] goes through Numba's generic slice machinery, which is slower.
     for r in range(index.size):
         src, dst = np.uint64(index[r]), np.uint64(r)
         for c in range(out.shape[1]):
