@@ -40,18 +40,18 @@ def test_the_cache_stamp_covers_every_kernel_file_and_the_flags(hooks, tmp_path,
                                                                 monkeypatch):
     """A cached caller embeds its callees' code: editing any kernel file, or the flags,
     must invalidate every cached kernel."""
-    from fastnn.kernels import numba_hooks
-    for path in numba_hooks.KERNELS_DIR.glob("*.py"):
+    from fastnn.kernels import flags, numba_hooks
+    for path in flags.KERNELS_DIR.glob("*.py"):
         (tmp_path / path.name).write_bytes(path.read_bytes())
-    monkeypatch.setattr(numba_hooks, "KERNELS_DIR", tmp_path)
-    stamp = numba_hooks.kernels_stamp()
+    monkeypatch.setattr(flags, "KERNELS_DIR", tmp_path)
+    stamp = flags.kernels_stamp()
     assert stamp == numba_hooks.STAMP
     gemm = tmp_path / "gemm.py"
     gemm.write_text(gemm.read_text() + "\n# an edit\n")
-    edited = numba_hooks.kernels_stamp()
+    edited = flags.kernels_stamp()
     assert edited != stamp
-    monkeypatch.setattr(numba_hooks, "FASTMATH", numba_hooks.FASTMATH | {"nnan"})
-    assert numba_hooks.kernels_stamp() not in (stamp, edited)
+    monkeypatch.setattr(flags, "FASTMATH", flags.FASTMATH | {"nnan"})
+    assert flags.kernels_stamp() not in (stamp, edited)
 
 
 def test_kernels_are_cached_under_that_stamp(hooks):
