@@ -8,7 +8,7 @@ host's features).
 import os
 import platform
 
-PANEL_BYTES = 65_536  # a packed KC × NR panel of b: on the stack, and at home in L2
+PANEL_BYTES = 262_144  # a packed KC × NR panel of b: on the stack, and at home in L2
 
 
 def target_features():
