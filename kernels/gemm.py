@@ -70,44 +70,24 @@ def _tile_of(dtype):
     return sizes.tile(8) + (LANES64,)
 
 
-@intrinsic
-def _tile_rows(typingctx, arr):
-    """MR for arr's dtype, as a compile-time constant."""
-    mr = _tile_of(arr.dtype)[0]
+def _tile_constant(index, what):
+    """An intrinsic giving entry `index` of `_tile_of(arr.dtype)` (`what`) as a compile-time
+    constant, so loops over it have constant trip counts."""
+    @intrinsic
+    def constant(typingctx, arr):
+        value = _tile_of(arr.dtype)[index]
 
-    def codegen(context, builder, sig, args):
-        return context.get_constant(types.intp, mr)
-    return types.intp(arr), codegen
-
-
-@intrinsic
-def _tile_cols(typingctx, arr):
-    """NR for arr's dtype, as a compile-time constant."""
-    nr = _tile_of(arr.dtype)[1]
-
-    def codegen(context, builder, sig, args):
-        return context.get_constant(types.intp, nr)
-    return types.intp(arr), codegen
+        def codegen(context, builder, sig, args):
+            return context.get_constant(types.intp, value)
+        return types.intp(arr), codegen
+    constant.__doc__ = f"{what} for arr's dtype, as a compile-time constant."
+    return constant
 
 
-@intrinsic
-def _lanes(typingctx, arr):
-    """L, the elements of arr's dtype in one vector register, as a compile-time constant."""
-    lanes = _tile_of(arr.dtype)[3]
-
-    def codegen(context, builder, sig, args):
-        return context.get_constant(types.intp, lanes)
-    return types.intp(arr), codegen
-
-
-@intrinsic
-def _panel_depth(typingctx, arr):
-    """KC for arr's dtype, as a compile-time constant."""
-    kc = _tile_of(arr.dtype)[2]
-
-    def codegen(context, builder, sig, args):
-        return context.get_constant(types.intp, kc)
-    return types.intp(arr), codegen
+_tile_rows = _tile_constant(0, "MR")
+_tile_cols = _tile_constant(1, "NR")
+_panel_depth = _tile_constant(2, "KC")
+_lanes = _tile_constant(3, "L, the elements in one vector register,")
 
 
 @intrinsic
