@@ -192,10 +192,7 @@ def decision_boundary(model, X, y, path=None, resolution=200):
     y = _labels("y", y)
     same_length(X, y)
     resolution = positive_int("resolution", resolution)
-    loss = model.loss.name
-    if not (loss == "cce" or (loss == "bce" and model.n_outputs == 1)):
-        raise ValueError(f"decision_boundary needs a softmax or single-sigmoid classifier, "
-                         f"got loss {loss!r} with {model.n_outputs} outputs")
+    _check_classifier("decision_boundary", model)
     fig = _figure(5.5, 5)  # first: without matplotlib, fail before predicting
     xs, ys = _grid(X, resolution)
     points = np.column_stack([a.ravel() for a in np.meshgrid(xs, ys)])
@@ -400,10 +397,7 @@ def mistakes(model, X, y, path=None, n=25, image_shape=(28, 28)):
     y = _labels("y", y)
     same_length(X, y)
     n = positive_int("n", n)
-    loss = model.loss.name
-    if not (loss == "cce" or (loss == "bce" and model.n_outputs == 1)):
-        raise ValueError(f"mistakes needs a softmax or single-sigmoid classifier, "
-                         f"got loss {loss!r} with {model.n_outputs} outputs")
+    _check_classifier("mistakes", model)
     fig = _figure(1.25, 1.0)  # first: without matplotlib, fail before predicting
     pred = model.predict(X)
     confidence = _confidence(model, X)
@@ -443,3 +437,11 @@ def _pixel_range(X):
     if low >= 0 and high <= 255:
         return 0.0, 255.0
     return low, high
+
+
+def _check_classifier(what, model):
+    """ValueError unless `model` is a softmax or single-sigmoid classifier."""
+    loss = model.loss.name
+    if not (loss == "cce" or (loss == "bce" and model.n_outputs == 1)):
+        raise ValueError(f"{what} needs a softmax or single-sigmoid classifier, "
+                         f"got loss {loss!r} with {model.n_outputs} outputs")

@@ -72,3 +72,20 @@ def mnist():
         return load_mnist(download=False)
     except MNISTNotFoundError as err:
         pytest.skip(f"real MNIST not available: {err}")
+
+
+def numeric_gradients(model, loss_of, h=1e-6):
+    """Central differences of loss_of(model) over every array of model.get_weights()."""
+    weights = model.get_weights()
+    gradients = []
+    for k, w in enumerate(weights):
+        numeric = np.zeros_like(w)
+        for i in np.ndindex(w.shape):
+            for sign in (1, -1):
+                shifted = [v.copy() for v in weights]
+                shifted[k][i] += sign * h
+                model.set_weights(shifted)
+                numeric[i] += sign * loss_of(model) / (2 * h)
+        gradients.append(numeric)
+    model.set_weights(weights)
+    return gradients
