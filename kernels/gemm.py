@@ -20,6 +20,9 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   rows 4 KB apart that all fall in the same cache sets. Packing also does bᵀ's
   transpose (``matmul_nt``) and makes N's leftover columns a narrower store.
 * A is read in place: its MR rows (or aᵀ's MR contiguous columns) per k are broadcasts.
+  With AVX2's tile row of one cache line, rows 4 KB or more apart all fall in the same
+  few cache sets (`_aliased`): then a dense b is packed even when small, and a dense aᵀ
+  is first copied row-major into the scratch (`_transpose`).
 * Threads split ``out`` into tasks, a range of row blocks × a range of NR-column panels
   each: disjoint outputs, no reductions. About TASKS_PER_THREAD tasks per thread; the
   split along panels comes first when B is packed (each task packs its own copies), along
@@ -37,7 +40,7 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   adds nothing here instead of NaN (the trainer checks losses and weights for
   non-finite values on its own).
 * Allocation: none. ``matmul_tn`` takes a scratch buffer of the arrays' dtype for aᵀ's
-  zero masks (`kernels.scratch` gives its size; given an empty one, it allocates); the
+  zero masks or its copy (`kernels.scratch` gives its size; given an empty one, it allocates); the
   others need none, but all three check it alike.
 """
 from functools import partial
@@ -58,9 +61,13 @@ SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
 TASKS_PER_THREAD = 2     # tasks each thread gets at least, to even out unequal ones
 PACK_ROWS = 48           # rows of out below which a task reads b in place, unpacked
 PACK_BYTES = 1 << 23     # and a b this small: on Zen 4 (1 MB L2) packing a 4 MB one cost more than it saved
+LINE_BYTES = 64          # a cache line
+PAGE_BYTES = 4096        # rows this far apart or more share a few cache sets
 ZERO_SAMPLE = 4096       # elements of A sampled to decide whether to skip its zeros
 ZERO_SHARE = 2 / 3       # skip them when at least this share of the sample is zero
 PARALLEL_SIZE = 131_072  # elements of aᵀ worth splitting its zero search among threads
+TRANSPOSE_COLUMNS = 256  # a dense aᵀ is copied row by row first for a b this wide: its M·K
+# copies cost little beside the product's 2·M·K·N FLOPs
 
 
 def _tile_of(dtype):
@@ -411,14 +418,23 @@ def _task(out, a, b, masks, skip, first, last, p0, p1, a_transposed, b_transpose
 
 
 @jit(linked=True)
+def _aliased(arr):
+    """Whether a tile reads one cache line from each of arr's rows and those rows lie
+    PAGE_BYTES apart or more (AVX2's 16-float tile rows, 1024-wide float32 layers): then
+    the lines all fall in the same few cache sets, and stream from L3 again and again."""
+    return (_tile_cols(arr) * arr.itemsize <= LINE_BYTES
+            and arr.shape[1] * arr.itemsize >= PAGE_BYTES)
+
+
+@jit(linked=True)
 def _packs(b, skip, rows, b_transposed):
     """Whether a task of `rows` rows packs B: always for bᵀ (or b with strided rows);
-    otherwise only for PACK_ROWS rows or more of a dense A and a b over PACK_BYTES. A
-    mostly-zero A reads only some rows of b, and on Zen 4 (1 MB L2) packing a 4 MB b cost
-    more than it saved."""
+    otherwise only for PACK_ROWS rows or more of a dense A, and a b over PACK_BYTES or
+    `_aliased`. A mostly-zero A reads only some rows of b, and on Zen 4 (1 MB L2) packing
+    a 4 MB b cost more than it saved with 64-float tile rows."""
     if b_transposed or not _rows_contiguous(b):
         return True
-    return not skip and rows >= PACK_ROWS and b.size * b.itemsize > PACK_BYTES
+    return not skip and rows >= PACK_ROWS and (_aliased(b) or b.size * b.itemsize > PACK_BYTES)
 
 
 @jit(linked=True)
@@ -487,6 +503,38 @@ def _gemm(out, a, b, a_transposed, b_transposed, spare):
               (h + 1) * panels // panel_groups, a_transposed, b_transposed)
 
 
+@jit(linked=True)
+def _transpose_rows(at, a, i0, i1):
+    """at[i0:i1] = aᵀ[i0:i1] for a (K, M): contiguous reads of a's rows, and the rows of
+    at being written stay in L1 across k."""
+    if i0 < 0:
+        return
+    for k in range(a.shape[0]):
+        u = np.uint64(k)
+        for i in range(i0, i1):
+            at[i, u] = a[u, i]
+
+
+@jit_parallel
+def _transpose(at, a):
+    """at (M, K) = aᵀ for a (K, M), its rows split among the threads when large."""
+    m = at.shape[0]
+    chunks = 1 if a.size < PARALLEL_SIZE else max(SWEEP_CHUNKS, m // 128)
+    if chunks == 1:
+        _transpose_rows(at, a, 0 * m, m)
+        return
+    for c in prange(chunks):
+        _transpose_rows(at, a, c * m // chunks, (c + 1) * m // chunks)
+
+
+@jit(linked=True)
+def _transposes(a, n):
+    """Whether matmul_tn copies a dense, `_aliased` a first (for a b of n ≥
+    TRANSPOSE_COLUMNS columns): then each of B's panels reads A's rows in memory order,
+    instead of MR values out of each of K rows of a that share a few cache sets."""
+    return n >= TRANSPOSE_COLUMNS and _aliased(a) and not _mostly_zero(a)
+
+
 # compiled, to check the scratch given
 matmul_scratch = jit(linked=True)(sizes.matmul_scratch)
 matmul_tn_scratch = jit(linked=True)(sizes.matmul_tn_scratch)
@@ -523,12 +571,18 @@ def matmul(out, scratch, a, b):
 def matmul_tn(out, scratch, a, b):
     """a (K, M), b (K, N), out (M, N), scratch (S,) or empty.  out = aᵀ·b.
 
-    The scratch holds aᵀ's zero masks: S ≥ `kernels.scratch.matmul_tn_scratch`, or empty
-    for a new one.
+    The scratch holds aᵀ's zero masks, or for a dense a and a wide b a copy of aᵀ:
+    S ≥ `kernels.scratch.matmul_tn_scratch`, or empty for a new one.
     """
     m, n = out.shape
-    need = matmul_tn_scratch(m, n, a.shape[0], out.itemsize)
-    _gemm(out, a, b, True, False, _scratch(scratch, need, out, a, b).view(np.uint8))
+    k_len = a.shape[0]
+    work = _scratch(scratch, matmul_tn_scratch(m, n, k_len, out.itemsize), out, a, b)
+    if _transposes(a, n):
+        at = work[:m * k_len].reshape((m, k_len))
+        _transpose(at, a)
+        _gemm(out, at, b, False, False, work[:0].view(np.uint8))
+    else:
+        _gemm(out, a, b, True, False, work.view(np.uint8))
 
 
 @jit

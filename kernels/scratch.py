@@ -10,9 +10,9 @@ blocks of MR rows (``kernels.tiles``):
 
     matmul, matmul_nt  nothing: B's packed panels and the k lists that skip A's zeros
                        live on each thread's stack.
-    matmul_tn  A = aᵀ with a (K, M): one byte per group of MR columns and row of a
-               (whether the group is all zero there), plus SWEEP_CHUNKS rows of M bytes
-               to find them.
+    matmul_tn  A = aᵀ with a (K, M): a mostly-zero a, one byte per group of MR columns
+               and row of a (whether the group is all zero there), plus SWEEP_CHUNKS
+               rows of M bytes to find them; a dense one, aᵀ copied (M × K elements).
 
 The scratch must have the arrays' dtype: the sizes count its elements.
 """
@@ -36,7 +36,7 @@ def matmul_tn_scratch(m, n, k, itemsize):
     """Elements matmul_tn needs for out (m, n) = aᵀ·b with a (k, m), b (k, n)."""
     mr = MR32 if itemsize == 4 else MR64
     mask_bytes = (m // mr) * k + SWEEP_CHUNKS * m
-    return -(-mask_bytes // itemsize)
+    return max(-(-mask_bytes // itemsize), m * k)
 
 
 def matmul_nt_scratch(m, n, k, itemsize):
