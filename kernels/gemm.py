@@ -20,9 +20,9 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   rows 4 KB apart that all fall in the same cache sets. Packing also does bᵀ's
   transpose (``matmul_nt``) and makes N's leftover columns a narrower store.
 * A is read in place: its MR rows (or aᵀ's MR contiguous columns) per k are broadcasts.
-  With AVX2's tile row of one cache line, rows 4 KB or more apart all fall in the same
-  few cache sets (`_aliased`): then a dense b is packed even when small, and a dense aᵀ
-  is first copied row-major into the scratch (`_transpose`).
+  With AVX2's tile row of one cache line (`_one_line`), a dense b is packed even when
+  small, and a dense aᵀ whose rows lie 4 KB or more apart (all in the same few cache
+  sets, `_aliased`) is first copied row-major into the scratch (`_transpose`).
 * Threads split ``out`` into tasks, a range of row blocks × a range of NR-column panels
   each: disjoint outputs, no reductions. About TASKS_PER_THREAD tasks per thread; the
   split along panels comes first when B is packed (each task packs its own copies), along
@@ -62,7 +62,7 @@ TASKS_PER_THREAD = 2     # tasks each thread gets at least, to even out unequal 
 PACK_ROWS = 48           # rows of out below which a task reads b in place, unpacked
 PACK_BYTES = 1 << 23     # and a b this small: on Zen 4 (1 MB L2) packing a 4 MB one cost more than it saved
 LINE_BYTES = 64          # a cache line
-PAGE_BYTES = 4096        # rows this far apart or more share a few cache sets
+PAGE_BYTES = 4096        # rows this far apart or more put their lines in a few cache sets
 ZERO_SAMPLE = 4096       # elements of A sampled to decide whether to skip its zeros
 ZERO_SHARE = 2 / 3       # skip them when at least this share of the sample is zero
 PARALLEL_SIZE = 131_072  # elements of aᵀ worth splitting its zero search among threads
@@ -418,23 +418,29 @@ def _task(out, a, b, masks, skip, first, last, p0, p1, a_transposed, b_transpose
 
 
 @jit(linked=True)
+def _one_line(arr):
+    """Whether a tile row of arr's dtype is one cache line (AVX2's 16 floats): read in
+    place, each k then costs a line of its own, and K such lines of b spread over few
+    cache sets; packed, they are one contiguous panel that stays in L1."""
+    return _tile_cols(arr) * arr.itemsize <= LINE_BYTES
+
+
+@jit(linked=True)
 def _aliased(arr):
-    """Whether a tile reads one cache line from each of arr's rows and those rows lie
-    PAGE_BYTES apart or more (AVX2's 16-float tile rows, 1024-wide float32 layers): then
-    the lines all fall in the same few cache sets, and stream from L3 again and again."""
-    return (_tile_cols(arr) * arr.itemsize <= LINE_BYTES
-            and arr.shape[1] * arr.itemsize >= PAGE_BYTES)
+    """Whether, with `_one_line` tile rows, arr's rows lie PAGE_BYTES apart or more
+    (1024-wide float32 layers): then the lines read all fall in the same few cache sets."""
+    return _one_line(arr) and arr.shape[1] * arr.itemsize >= PAGE_BYTES
 
 
 @jit(linked=True)
 def _packs(b, skip, rows, b_transposed):
     """Whether a task of `rows` rows packs B: always for bᵀ (or b with strided rows);
-    otherwise only for PACK_ROWS rows or more of a dense A, and a b over PACK_BYTES or
-    `_aliased`. A mostly-zero A reads only some rows of b, and on Zen 4 (1 MB L2) packing
-    a 4 MB b cost more than it saved with 64-float tile rows."""
+    otherwise only for PACK_ROWS rows or more of a dense A, and with `_one_line` tile
+    rows or a b over PACK_BYTES. A mostly-zero A reads only some rows of b, and on Zen 4
+    (1 MB L2) packing a 4 MB b cost more than it saved with 64-float tile rows."""
     if b_transposed or not _rows_contiguous(b):
         return True
-    return not skip and rows >= PACK_ROWS and (_aliased(b) or b.size * b.itemsize > PACK_BYTES)
+    return not skip and rows >= PACK_ROWS and (_one_line(b) or b.size * b.itemsize > PACK_BYTES)
 
 
 @jit(linked=True)

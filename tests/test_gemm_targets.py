@@ -51,7 +51,7 @@ from fastnn.kernels.tiles import MR32, NR32
 print("tile", MR32, NR32)
 rng = np.random.default_rng(0)
 for dtype, tol in [(np.float32, 1e-4), (np.float64, 1e-10)]:
-    # (1030, 33, 1030): rows 4 KB apart, b packed for x·W and aᵀ copied first for xᵀ·dz
+    # (1030, 33, 1030): rows 4 KB apart, aᵀ copied first for xᵀ·dz
     for m, k, n in [(130, 300, 70), (7, 1030, 129), (128, 784, 10), (1, 17, 64), (1030, 33, 1030)]:
         a = rng.standard_normal((m, k)).astype(dtype)
         a[rng.random((m, k)) < 0.85] = 0  # the zero-skipping path too
