@@ -35,8 +35,8 @@ def as_features(X, n_features, dtype, name="X", all_finite=None):
     Lists and integer or boolean arrays are converted; strings, objects and complex
     numbers are refused (DTypeError), as are a wrong shape or feature count, no samples
     (ShapeError) and NaN or inf (NonFiniteError, naming the row and column of the first).
-    all_finite: the backend's kernel of that name, to test a small X with (faster than NumPy's
-    mask, which allocates); by default, NumPy's mask.
+    all_finite: the backend's kernel of that name, to test X with (one pass, split among
+    the threads; NumPy's mask allocates, its sum is serial); by default, NumPy.
     """
     X = as_array(X, name)
     if X.dtype.kind not in "biuf":
@@ -58,8 +58,11 @@ def as_features(X, n_features, dtype, name="X", all_finite=None):
     if X.dtype != dtype or not X.flags.c_contiguous:
         with np.errstate(over="ignore"):  # an overflow is reported below, with its position
             X = np.ascontiguousarray(X, dtype=dtype)
-    if X.size <= SMALL:  # a test of each costs less than entering np.errstate
-        if all_finite(X.reshape(-1)) if all_finite else np.isfinite(X).all():
+    if all_finite is not None:
+        if all_finite(X.reshape(-1)):
+            return X
+    elif X.size <= SMALL:  # a test of each costs less than entering np.errstate
+        if np.isfinite(X).all():
             return X
     else:
         with np.errstate(over="ignore", invalid="ignore"):

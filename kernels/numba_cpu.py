@@ -441,14 +441,25 @@ def prefetch_rows(x, index):
             _prefetch(x, index[r], c)
 
 
-@jit
-def all_finite(x):
-    """x (P,). Returns True when no element is NaN or ±inf."""
+@jit(linked=True)
+def _times_zero_sum(x):
     zero = x.dtype.type(0)
     total = zero
     for i in range(x.size):
         total += x[i] * zero  # NaN for NaN and ±inf, and sums that vectorize
-    return total == zero
+    return total
+
+
+@jit_parallel
+def all_finite(x):
+    """x (P,). Returns True when no element is NaN or ±inf."""
+    size, chunks = x.size, _chunks(x.size)
+    if chunks == 1:
+        return _times_zero_sum(x) == 0
+    total = x.dtype.type(0)
+    for c in prange(chunks):  # a training set is tested at every fit: split it
+        total += _times_zero_sum(x[c * size // chunks:(c + 1) * size // chunks])
+    return total == 0
 
 
 @jit
