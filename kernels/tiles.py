@@ -30,7 +30,10 @@ def register_tile(itemsize, features=None, machine=None):
 
     * AVX-512 (32 zmm): float32 6 × 64 (L = 16: 24 accumulators + 4 b + 1 broadcast = 29),
       float64 6 × 32 (L = 8: the same 24 + 4 + 1).
-    * AVX2 + FMA (16 ymm): float32 6 × 16 (L = 8: 12 + 2 + 1 = 15), float64 6 × 8 (L = 4).
+    * AVX2 + FMA (16 ymm): float32 4 × 16 (L = 8: 8 + 2 + 4 = 14), float64 4 × 8 (L = 4).
+      LLVM loads all MR broadcasts of a k before its FMAs, so they count too: BLIS's
+      6 × 16 needs 12 + 2 + 6 = 20, and LLVM kept 4 of its accumulators on the stack,
+      storing and reloading them every k (twice as slow on MNIST's sparse x·W1).
     * Anything else, e.g. SSE2 (16 xmm) or aarch64 NEON (32 of 128 bits), L = 4 floats:
       float32 4 × 8 (8 + 2 + 1 = 11), float64 4 × 4 (L = 2: 8 + 2 + 1).
     """
@@ -40,7 +43,7 @@ def register_tile(itemsize, features=None, machine=None):
     if x86 and "avx512f" in features:
         return (6, 64) if itemsize == 4 else (6, 32)
     if x86 and {"avx2", "fma"} <= features:
-        return (6, 16) if itemsize == 4 else (6, 8)
+        return (4, 16) if itemsize == 4 else (4, 8)
     return (4, 8) if itemsize == 4 else (4, 4)
 
 
