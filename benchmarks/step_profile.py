@@ -80,12 +80,11 @@ def main(sizes, rows, samples, epochs):
     model = fnn.mlp(sizes, seed=0, optimizer=fnn.Adam(lr=1e-3))
     model.build()
     dense = model.dense_layers
-    listed = lambda arrays: typed.List(arrays)  # noqa: E731
-    Ws, bs = listed([d.W for d in dense]), listed([d.b for d in dense])
-    dWs, dbs = listed([d.dW for d in dense]), listed([d.db for d in dense])
-    outs, douts, dzs = (listed([np.empty((rows, n), np.float32) for n in sizes[1:]])
+    Ws, bs = typed.List([d.W for d in dense]), typed.List([d.b for d in dense])
+    dWs, dbs = typed.List([d.dW for d in dense]), typed.List([d.db for d in dense])
+    outs, douts, dzs = (typed.List([np.empty((rows, n), np.float32) for n in sizes[1:]])
                         for _ in range(3))
-    no_z = listed([np.empty((0, n), np.float32) for n in sizes[1:]])
+    no_z = typed.List([np.empty((0, n), np.float32) for n in sizes[1:]])
     scratch = np.empty(max(d.scratch_size(rows, 4, first=i == 0) for i, d in enumerate(dense)),
                        np.float32)
     x, labels = np.empty((rows, sizes[0]), np.float32), np.empty(rows, np.int64)

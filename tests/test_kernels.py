@@ -265,9 +265,11 @@ def test_prefetch_rows_changes_nothing(dtype, rng):
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-@pytest.mark.parametrize("at", [0, 37, 99])
-def test_all_finite_finds_one_bad_value(bad, at, dtype):
-    x = np.linspace(-3, 3, 100).astype(dtype)
+@pytest.mark.parametrize("share", [0, 0.37, 1])
+@pytest.mark.parametrize("size", [100, 100_003], ids=["serial", "split-among-threads"])
+def test_all_finite_finds_one_bad_value(bad, share, size, dtype):
+    x = np.linspace(-3, 3, size).astype(dtype)
+    at = min(int(share * size), size - 1)
     for module in (reference, numba_cpu):
         assert module.all_finite(x) is True or module.all_finite(x) == True  # noqa: E712
         y = x.copy()
