@@ -77,35 +77,43 @@ if HOOKED:
 PLAIN_CACHE = plain_cache_folder() if CACHE and not HOOKED and not config.DISABLE_JIT else None
 
 
-def _plain(func, parallel):
+def _plain(func, parallel, counted=True):
     """numba.njit, cached in `PLAIN_CACHE`: Numba picks a function's cache folder when it
     is decorated, from config.CACHE_DIR, which is set for that moment only."""
     saved = config.CACHE_DIR
     config.CACHE_DIR = PLAIN_CACHE or saved
     try:
-        return numba.njit(func, cache=CACHE, parallel=parallel, **OPTIONS)
+        return numba.njit(func, cache=CACHE, parallel=parallel, **OPTIONS,
+                          **({} if counted else dict(_nrt=False)))
     finally:
         config.CACHE_DIR = saved
 
 
-def jit(func=None, *, linked=False, constants=(), parallel=False):
+def jit(func=None, *, linked=False, constants=(), parallel=False, counted=True):
     """Compile func with the flags of ``kernels.flags``, in this process's mode.
 
-    linked: a small helper that Numba links into each caller, where LLVM inlines it (a
-    tile into its row block, a loop body into a parallel chunk); hooked, the other kernels
-    are compiled once and called through a pointer.
+    linked: a helper that Numba links into each caller, where LLVM inlines it when small
+    (a loop body into a parallel chunk; a GEMM tile stays a call); hooked, the other
+    kernels are compiled once and called through a pointer.
     constants: the parameters a hooked kernel compiles for the values it is called with
     from Python (ints or bools that stay the same through a fit).
+    counted=False: a helper that only reads and writes the arrays it is given, compiled
+    without Numba's reference counting (``_nrt=False``): each call would otherwise
+    increment and decrement its arrays' counts atomically, on cache lines that all
+    threads' calls share (a GEMM tile's call cost more than its FMAs). Such a helper
+    cannot make arrays (``nb.carray``, slices it returns); it indexes pointers instead.
     With NUMBA_DISABLE_JIT, func itself.
     """
     if func is None:
-        return partial(jit, linked=linked, constants=constants, parallel=parallel)
+        return partial(jit, linked=linked, constants=constants, parallel=parallel,
+                       counted=counted)
     if config.DISABLE_JIT:
         return func
+    uncounted = {} if counted else dict(_nrt=False)
     if not HOOKED:
-        return _plain(func, parallel)
+        return _plain(func, parallel, counted)
     if linked:
-        return numba_hooks.Compiled(func, parallel=parallel)
+        return numba_hooks.Compiled(func, parallel=parallel, **uncounted)
     return numba_hooks.Kernel(func, constants=constants, parallel=parallel)
 
 

@@ -14,6 +14,10 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   of packed B, MR broadcasts of A, MR·NR/L FMAs. MR × NR depends on the dtype and on the
   CPU Numba compiles for (``kernels.tiles.register_tile``). Accumulating in a heap array
   or straight into ``out`` is several times slower: LLVM cannot prove those do not alias the inputs.
+  The tile is a function call (too large for LLVM to inline), so one call covers a row
+  block's every panel of a b read in place, and the helpers skip Numba's reference
+  counting (``counted=False``): per call, its atomic updates on counts both threads share
+  cost more than a short K's FMAs.
 * B is packed, KC rows × NR columns at a time, into a contiguous panel on the thread's
   stack (`_pack_panel`, zero-padded past N), then reused by every row block of a task
   while it sits in L1/L2. Unpacked, each row block streamed all of B from L3 again, with
@@ -68,6 +72,9 @@ ZERO_SHARE = 2 / 3       # skip them when at least this share of the sample is z
 PARALLEL_SIZE = 131_072  # elements of aᵀ worth splitting its zero search among threads
 TRANSPOSE_COLUMNS = 256  # a dense aᵀ is copied row by row first for a b this wide: its M·K
 # copies cost little beside the product's 2·M·K·N FLOPs
+
+
+helper = partial(jit, linked=True, counted=False)  # reads and writes arrays it is given
 
 
 def _tile_of(dtype):
@@ -125,6 +132,22 @@ def _stack_tile(typingctx, arr):
     return types.CPointer(arr.dtype)(arr), codegen
 
 
+def _row_vectors(context, builder, arrtype, arr, row, col0, vector):
+    """LLVM pointer to arr[row, col0] (a 2-D array whose rows are contiguous), as a
+    pointer to `vector`s (of arr's dtype, but for calls that fail before they get here)."""
+    array = context.make_array(arrtype)(context, builder, arr)
+    row_stride = builder.sdiv(cgutils.unpack_tuple(builder, array.strides, 2)[0],
+                              ir.Constant(ir.IntType(64), arrtype.dtype.bitwidth // 8))
+    start = builder.add(builder.mul(row, row_stride), col0)
+    return builder.bitcast(builder.gep(array.data, [start]), vector.as_pointer())
+
+
+def _tile_row(builder, acc_p, r, nr, vector):
+    """LLVM pointer to row r of the MR × NR tile buffer, as a pointer to vectors."""
+    start = builder.mul(r, ir.Constant(ir.IntType(64), nr))
+    return builder.bitcast(builder.gep(acc_p, [start]), vector.as_pointer())
+
+
 def _fma_intrinsic(whole_row):
     """An intrinsic (acc, r, ar, src, row, col0): acc[r, :W] += ar · src[row, col0 : col0+W]
     for the MR × NR tile buffer and a 2-D src whose rows are contiguous (a packed panel,
@@ -142,13 +165,8 @@ def _fma_intrinsic(whole_row):
             acc_p, r_v, a_v, src_v, row_v, col_v = args
             vector = ir.VectorType(context.get_value_type(dtype), lanes)
             index = partial(ir.Constant, ir.IntType(64))
-            array = context.make_array(sig.args[3])(context, builder, src_v)
-            row_stride = builder.sdiv(cgutils.unpack_tuple(builder, array.strides, 2)[0],
-                                      index(dtype.bitwidth // 8))
-            start = builder.add(builder.mul(row_v, row_stride), col_v)
-            b_row = builder.bitcast(builder.gep(array.data, [start]), vector.as_pointer())
-            row = builder.bitcast(builder.gep(acc_p, [builder.mul(r_v, index(nr))]),
-                                  vector.as_pointer())
+            b_row = _row_vectors(context, builder, sig.args[3], src_v, row_v, col_v, vector)
+            row = _tile_row(builder, acc_p, r_v, nr, vector)
             one = builder.insert_element(ir.Constant(vector, ir.Undefined), a_v, index(0))
             splat = builder.shuffle_vector(one, ir.Constant(vector, ir.Undefined),
                                            ir.Constant(ir.VectorType(ir.IntType(32), lanes),
@@ -167,6 +185,44 @@ def _fma_intrinsic(whole_row):
                          types.int64)
         return sig, codegen
     return fma_row
+
+
+@intrinsic
+def _store_row(typingctx, acc, r, out, row, col0, accumulate):
+    """out[row, col0 : col0+NR] = acc[r, :NR], plus out's own values when accumulate: NR/L
+    vector loads and stores. Written as a loop, the unrolled j loop of AVX2's 16 floats
+    stayed scalar, 64 loads and stores per tile, which cost more than a short K's FMAs.
+    (An out of another float dtype, in a branch a mismatched call never reaches, converts.)"""
+    dtype = acc.dtype
+    if not isinstance(out.dtype, types.Float):
+        return None
+    _, nr, _, lanes = _tile_of(dtype)
+
+    def codegen(context, builder, sig, args):
+        acc_p, r_v, out_v, row_v, col_v, accumulate_v = args
+        vector = ir.VectorType(context.get_value_type(dtype), lanes)
+        out_vector = ir.VectorType(context.get_value_type(out.dtype), lanes)
+        convert = (builder.fpext if out.dtype.bitwidth > dtype.bitwidth else
+                   builder.fptrunc if out.dtype.bitwidth < dtype.bitwidth else None)
+        index = partial(ir.Constant, ir.IntType(64))
+        target = _row_vectors(context, builder, sig.args[2], out_v, row_v, col_v, out_vector)
+        source = _tile_row(builder, acc_p, r_v, nr, vector)
+        align, item = lanes * (dtype.bitwidth // 8), out.dtype.bitwidth // 8
+        with builder.if_else(accumulate_v) as (adding, storing):
+            for branch, add in ((adding, True), (storing, False)):
+                with branch:
+                    for v in range(nr // lanes):
+                        slot = builder.gep(target, [index(v)])
+                        value = builder.load(builder.gep(source, [index(v)]), align=align)
+                        if convert:
+                            value = convert(value, out_vector)
+                        if add:
+                            value = builder.fadd(builder.load(slot, align=item), value)
+                        builder.store(value, slot, align=item)
+        return context.get_dummy_value()
+    sig = types.void(types.CPointer(dtype), types.int64, out, types.int64, types.int64,
+                     types.boolean)
+    return sig, codegen
 
 
 _fma_row = _fma_intrinsic(whole_row=True)
@@ -192,6 +248,16 @@ def _stack_panel(typingctx, arr):
 
 
 @intrinsic
+def _stack_a_rows(typingctx, arr):
+    """Pointer to a KC × MR stack buffer of arr's dtype: a row block of a, copied k by k."""
+    mr, _, kc, _ = _tile_of(arr.dtype)
+
+    def codegen(context, builder, sig, args):
+        return _alloca(context, builder, arr.dtype, kc * mr)
+    return types.CPointer(arr.dtype)(arr), codegen
+
+
+@intrinsic
 def _stack_mask(typingctx, arr):
     """Pointer to a 2 × KC stack buffer of uint32 (KC of arr's dtype): one chunk's k list
     and mask."""
@@ -202,7 +268,7 @@ def _stack_mask(typingctx, arr):
     return types.CPointer(types.uint32)(arr), codegen
 
 
-@jit(linked=True)
+@helper
 def _rows_nonzero(mask, a, i0, rows, k0, k1):
     """mask[k − k0] = whether a[i0:i0+rows, k] has a non-zero, for k0 ≤ k < k1; rows ≤ MR."""
     if i0 < 0 or k0 < 0 or rows < 1:
@@ -217,7 +283,7 @@ def _rows_nonzero(mask, a, i0, rows, k0, k1):
         mask[k - k0] = keep
 
 
-@jit(linked=True)
+@helper
 def _column_groups_nonzero(masks, a, row, k0, k1):
     """masks[g, k] = whether a[k, MR·g : MR·g + MR] has a non-zero, for the rows
     k0 ≤ k < k1 of a (K, M) and every whole group g of MR columns; row (M,) is scratch.
@@ -259,7 +325,7 @@ def _find_column_groups(masks, a, rows):
                                (c + 1) * k_len // chunks)
 
 
-@jit(linked=True)
+@helper
 def _compact(ks, mask, k0, k1):
     """ks[:n] = the offsets k − k0, k in [k0, k1), with mask[k − k0] set, in order;
     returns n."""
@@ -270,7 +336,7 @@ def _compact(ks, mask, k0, k1):
     return n_k
 
 
-@jit(linked=True)
+@helper
 def _block_ks(ks, mask, masks, a, block, k0, k1, a_transposed):
     """ks[:n] = the offsets k − k0, k in [k0, k1), where row block `block` of A (a, or aᵀ)
     has a non-zero among its MR rows (aᵀ: as `_column_groups_nonzero` found them in masks;
@@ -288,7 +354,7 @@ def _block_ks(ks, mask, masks, a, block, k0, k1, a_transposed):
     return k1 - k0
 
 
-@jit(linked=True)
+@helper
 def _pack_panel(panel, b, k0, depth, j0, cols, b_transposed):
     """panel[:depth] = B[k0:k0+depth, j0:j0+NR] with B = b or bᵀ, zeros past `cols`."""
     nr = _tile_cols(b)
@@ -312,46 +378,64 @@ def _pack_panel(panel, b, k0, depth, j0, cols, b_transposed):
                 panel[kk, j] = b[k0 + kk, j0 + j] if j < cols else zero
 
 
-@jit(linked=True)
+@helper
 def _tile(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
-          accumulate):
+          accumulate, a_rows):
     """out[i0:i0+MR, j0:j0+cols] (+)= A[i0:i0+MR, k0 + kk] · src[row0 + kk, col0:col0+cols]
     summed over kk in ks[:n_k] when skip, else over kk < n_k; A = a or aᵀ, all MR rows
-    present; src is B's packed panel (row0 = col0 = 0) or b (row0 = k0, col0 = j0)."""
+    present; src is B's packed panel (row0 = col0 = 0, cols ≤ NR) or b (row0 = k0,
+    col0 = j0, cols a multiple of NR). An MR × NR tile at a time: one call covers all of
+    a row block's panels of b, a call's arguments cost as much as a short K's FMAs.
+    With AVX2's one-line tile rows (`_one_line`) and several panels, a's MR rows are
+    first copied, k by k, into a_rows (KC × MR): read in place across the panel loop,
+    their MR row offsets took registers that LLVM spilled and reloaded every k. (With
+    AVX-512's 32 registers the copy cost more than it saved.)"""
     mr, nr = _tile_rows(a), _tile_cols(a)
     if i0 < 0 or j0 < 0 or k0 < 0:
         return  # lets LLVM drop the negative-index wrap-around: contiguous vector loads
-    tile = _stack_tile(a)
-    acc = nb.carray(tile, (mr, nr))
+    tile = _stack_tile(a)  # acc[r, j] is tile[r·NR + j]
     zero = a.dtype.type(0)
-    for r in range(mr):
-        for j in range(nr):
-            acc[r, j] = zero
-    if cols > _lanes(a):
+    copied = not a_transposed and cols > nr and _one_line(a)
+    if copied:
         for p in range(n_k):
-            kk = ks[p] if skip else p
-            k = k0 + kk
-            for r in range(mr):  # a constant trip count: unrolled
-                ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded
-                _fma_row(tile, r, ar, src, row0 + kk, col0)
-    else:  # one vector wide
-        for p in range(n_k):
-            kk = ks[p] if skip else p
-            k = k0 + kk
+            k = k0 + (ks[p] if skip else p)
             for r in range(mr):
-                ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]
-                _fma_vector(tile, r, ar, src, row0 + kk, col0)
-    if cols == nr:
-        for r in range(mr):
-            for j in range(nr):
-                out[i0 + r, j0 + j] = out[i0 + r, j0 + j] + acc[r, j] if accumulate else acc[r, j]
-    else:
-        for r in range(mr):
-            for j in range(cols):
-                out[i0 + r, j0 + j] = out[i0 + r, j0 + j] + acc[r, j] if accumulate else acc[r, j]
+                a_rows[p, r] = a[i0 + r, k]
+    for c0 in range(0, cols, nr):
+        width = min(nr, cols - c0)
+        for t in range(mr * nr):
+            tile[t] = zero
+        if width > _lanes(a) and copied:
+            for p in range(n_k):
+                kk = ks[p] if skip else p
+                for r in range(mr):
+                    _fma_row(tile, r, a_rows[p, r], src, row0 + kk, col0 + c0)
+        elif width > _lanes(a):
+            for p in range(n_k):
+                kk = ks[p] if skip else p
+                k = k0 + kk
+                for r in range(mr):  # a constant trip count: unrolled
+                    ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded
+                    _fma_row(tile, r, ar, src, row0 + kk, col0 + c0)
+        else:  # one vector wide
+            for p in range(n_k):
+                kk = ks[p] if skip else p
+                k = k0 + kk
+                for r in range(mr):
+                    ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]
+                    _fma_vector(tile, r, ar, src, row0 + kk, col0 + c0)
+        if width == nr and _rows_contiguous(out):
+            for r in range(mr):
+                _store_row(tile, r, out, i0 + r, j0 + c0, accumulate)
+        else:
+            for r in range(mr):
+                for j in range(width):
+                    acc = tile[r * nr + j]
+                    out[i0 + r, j0 + c0 + j] = (out[i0 + r, j0 + c0 + j] + acc if accumulate
+                                                else acc)
 
 
-@jit(linked=True)
+@helper
 def _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transposed,
               accumulate):
     """`_tile` for the one row i: a last block of fewer than MR rows."""
@@ -359,19 +443,20 @@ def _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transpo
     if i < 0 or j0 < 0 or k0 < 0:
         return
     tile = _stack_tile(a)
-    acc = nb.carray(tile, (nr,))
     zero = a.dtype.type(0)
-    for j in range(nr):
-        acc[j] = zero
-    for p in range(n_k):
-        kk = ks[p] if skip else p
-        ai = a[k0 + kk, i] if a_transposed else a[i, k0 + kk]
-        if cols > _lanes(a):
-            _fma_row(tile, 0, ai, src, row0 + kk, col0)
-        else:
-            _fma_vector(tile, 0, ai, src, row0 + kk, col0)
-    for j in range(cols):
-        out[i, j0 + j] = out[i, j0 + j] + acc[j] if accumulate else acc[j]
+    for c0 in range(0, cols, nr):
+        width = min(nr, cols - c0)
+        for j in range(nr):
+            tile[j] = zero
+        for p in range(n_k):
+            kk = ks[p] if skip else p
+            ai = a[k0 + kk, i] if a_transposed else a[i, k0 + kk]
+            if width > _lanes(a):
+                _fma_row(tile, 0, ai, src, row0 + kk, col0 + c0)
+            else:
+                _fma_vector(tile, 0, ai, src, row0 + kk, col0 + c0)
+        for j in range(width):
+            out[i, j0 + c0 + j] = out[i, j0 + c0 + j] + tile[j] if accumulate else tile[j]
 
 
 @jit(linked=True)
@@ -388,23 +473,25 @@ def _task(out, a, b, masks, skip, first, last, p0, p1, a_transposed, b_transpose
     lists = nb.carray(_stack_mask(a), (2, kc))
     ks, mask = lists[0], lists[1]
     panel = nb.carray(_stack_panel(a), (kc, nr))
+    a_rows = nb.carray(_stack_a_rows(a), (kc, mr))
     packs = _packs(b, skip, min(m, last * mr) - first * mr, b_transposed)
     for k0 in range(0, max(k_len, 1), kc):  # once at least: K = 0 writes zeros
         depth = min(kc, k_len - k0)
         if not packs:
+            whole = max(p0, min(p1, n // nr))  # panels [p0, whole) are NR wide
             for block in range(first, last):
                 n_k = _block_ks(ks, mask, masks, a, block, k0, k0 + depth,
                                 a_transposed) if skip else depth
-                for p in range(p0, p1):
+                if whole > p0:
+                    j0 = p0 * nr
+                    _rows(out, a, b, k0, j0, ks, n_k, skip, block * mr, j0, k0,
+                          (whole - p0) * nr, a_transposed, k0 > 0, a_rows)
+                for p in range(whole, p1):  # too narrow to read in place: a panel of its own
                     j0 = p * nr
-                    cols = min(nr, n - j0)
-                    if cols == nr:
-                        _rows(out, a, b, k0, j0, ks, n_k, skip, block * mr, j0, k0, cols,
-                              a_transposed, k0 > 0)
-                    else:  # too narrow to read in place: a panel of its own
-                        _pack_panel(panel, b, k0, depth, j0, cols, b_transposed)
-                        _rows(out, a, panel, 0, 0, ks, n_k, skip, block * mr, j0, k0, cols,
-                              a_transposed, k0 > 0)
+                    cols = n - j0
+                    _pack_panel(panel, b, k0, depth, j0, cols, b_transposed)
+                    _rows(out, a, panel, 0, 0, ks, n_k, skip, block * mr, j0, k0, cols,
+                          a_transposed, k0 > 0, a_rows)
             continue
         for p in range(p0, p1):
             j0 = p * nr
@@ -414,10 +501,10 @@ def _task(out, a, b, masks, skip, first, last, p0, p1, a_transposed, b_transpose
                 n_k = _block_ks(ks, mask, masks, a, block, k0, k0 + depth,
                                 a_transposed) if skip else depth
                 _rows(out, a, panel, 0, 0, ks, n_k, skip, block * mr, j0, k0, cols,
-                      a_transposed, k0 > 0)
+                      a_transposed, k0 > 0, a_rows)
 
 
-@jit(linked=True)
+@helper
 def _one_line(arr):
     """Whether a tile row of arr's dtype is one cache line (AVX2's 16 floats): read in
     place, each k then costs a line of its own, and K such lines of b spread over few
@@ -425,14 +512,14 @@ def _one_line(arr):
     return _tile_cols(arr) * arr.itemsize <= LINE_BYTES
 
 
-@jit(linked=True)
+@helper
 def _aliased(arr):
     """Whether, with `_one_line` tile rows, arr's rows lie PAGE_BYTES apart or more
     (1024-wide float32 layers): then the lines read all fall in the same few cache sets."""
     return _one_line(arr) and arr.shape[1] * arr.itemsize >= PAGE_BYTES
 
 
-@jit(linked=True)
+@helper
 def _packs(b, skip, rows, b_transposed):
     """Whether a task of `rows` rows packs B: always for bᵀ (or b with strided rows);
     otherwise only for PACK_ROWS rows or more of a dense A, and with `_one_line` tile
@@ -443,22 +530,22 @@ def _packs(b, skip, rows, b_transposed):
     return not skip and rows >= PACK_ROWS and (_one_line(b) or b.size * b.itemsize > PACK_BYTES)
 
 
-@jit(linked=True)
+@helper
 def _rows(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
-          accumulate):
+          accumulate, a_rows):
     """Row block i0 … i0+MR of out (fewer at the end of M): `_tile`, or `_row_tile` row by
     row for a short last block."""
     m = out.shape[0]
     if m - i0 >= _tile_rows(a):
         _tile(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
-              accumulate)
+              accumulate, a_rows)
     else:
         for i in range(i0, m):
             _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transposed,
                       accumulate)
 
 
-@jit(linked=True)
+@helper
 def _mostly_zero(a):
     """Whether at least ZERO_SHARE of a's first ZERO_SAMPLE elements (in memory) are zero:
     then skipping A's all-zero columns is worth building the list of those left."""
@@ -509,7 +596,7 @@ def _gemm(out, a, b, a_transposed, b_transposed, spare):
               (h + 1) * panels // panel_groups, a_transposed, b_transposed)
 
 
-@jit(linked=True)
+@helper
 def _transpose_rows(at, a, i0, i1):
     """at[i0:i1] = aᵀ[i0:i1] for a (K, M): contiguous reads of a's rows, and the rows of
     at being written stay in L1 across k."""
@@ -533,7 +620,7 @@ def _transpose(at, a):
         _transpose_rows(at, a, c * m // chunks, (c + 1) * m // chunks)
 
 
-@jit(linked=True)
+@helper
 def _transposes(a, n):
     """Whether matmul_tn copies a dense, `_aliased` a first (for a b of n ≥
     TRANSPOSE_COLUMNS columns): then each of B's panels reads A's rows in memory order,
