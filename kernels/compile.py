@@ -77,19 +77,24 @@ if HOOKED:
 PLAIN_CACHE = plain_cache_folder() if CACHE and not HOOKED and not config.DISABLE_JIT else None
 
 
-def _plain(func, parallel, counted=True):
+def _plain(func, parallel, counted=True, inlined=False):
     """numba.njit, cached in `PLAIN_CACHE`: Numba picks a function's cache folder when it
     is decorated, from config.CACHE_DIR, which is set for that moment only."""
     saved = config.CACHE_DIR
     config.CACHE_DIR = PLAIN_CACHE or saved
     try:
         return numba.njit(func, cache=CACHE, parallel=parallel, **OPTIONS,
-                          **({} if counted else dict(_nrt=False)))
+                          **_helper_options(counted, inlined))
     finally:
         config.CACHE_DIR = saved
 
 
-def jit(func=None, *, linked=False, constants=(), parallel=False, counted=True):
+def _helper_options(counted, inlined):
+    return dict(({} if counted else dict(_nrt=False)), **(dict(inline="always") if inlined else {}))
+
+
+def jit(func=None, *, linked=False, constants=(), parallel=False, counted=True,
+        inlined=False):
     """Compile func with the flags of ``kernels.flags``, in this process's mode.
 
     linked: a helper that Numba links into each caller, where LLVM inlines it when small
@@ -102,18 +107,21 @@ def jit(func=None, *, linked=False, constants=(), parallel=False, counted=True):
     increment and decrement its arrays' counts atomically, on cache lines that all
     threads' calls share (a GEMM tile's call cost more than its FMAs). Such a helper
     cannot make arrays (``nb.carray``, slices it returns); it indexes pointers instead.
+    inlined: a helper that Numba inlines into each caller before LLVM sees it
+    (``inline="always"``), so that each call site is optimized, and its registers
+    allocated, for what that caller passes.
     With NUMBA_DISABLE_JIT, func itself.
     """
     if func is None:
         return partial(jit, linked=linked, constants=constants, parallel=parallel,
-                       counted=counted)
+                       counted=counted, inlined=inlined)
     if config.DISABLE_JIT:
         return func
-    uncounted = {} if counted else dict(_nrt=False)
     if not HOOKED:
-        return _plain(func, parallel, counted)
+        return _plain(func, parallel, counted, inlined)
     if linked:
-        return numba_hooks.Compiled(func, parallel=parallel, **uncounted)
+        return numba_hooks.Compiled(func, parallel=parallel,
+                                    **_helper_options(counted, inlined))
     return numba_hooks.Kernel(func, constants=constants, parallel=parallel)
 
 

@@ -378,61 +378,73 @@ def _pack_panel(panel, b, k0, depth, j0, cols, b_transposed):
                 panel[kk, j] = b[k0 + kk, j0 + j] if j < cols else zero
 
 
+@jit(linked=True, counted=False, inlined=True)
+def _panel(tile, out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, width, a_transposed,
+           accumulate, a_rows, copied):
+    """`_tile` for one panel, width ≤ NR columns; a's rows from a_rows when `copied`."""
+    mr, nr = _tile_rows(a), _tile_cols(a)
+    zero = a.dtype.type(0)
+    for t in range(mr * nr):
+        tile[t] = zero
+    if width > _lanes(a) and copied:
+        for p in range(n_k):
+            kk = ks[p] if skip else p
+            for r in range(mr):
+                _fma_row(tile, r, a_rows[p, r], src, row0 + kk, col0)
+    elif width > _lanes(a):
+        for p in range(n_k):
+            kk = ks[p] if skip else p
+            k = k0 + kk
+            for r in range(mr):  # a constant trip count: unrolled
+                ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded
+                _fma_row(tile, r, ar, src, row0 + kk, col0)
+    else:  # one vector wide
+        for p in range(n_k):
+            kk = ks[p] if skip else p
+            k = k0 + kk
+            for r in range(mr):
+                ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]
+                _fma_vector(tile, r, ar, src, row0 + kk, col0)
+    if width == nr and _rows_contiguous(out):
+        for r in range(mr):
+            _store_row(tile, r, out, i0 + r, j0, accumulate)
+    else:
+        for r in range(mr):
+            for j in range(width):
+                acc = tile[r * nr + j]
+                out[i0 + r, j0 + j] = out[i0 + r, j0 + j] + acc if accumulate else acc
+
+
 @helper
 def _tile(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
           accumulate, a_rows):
     """out[i0:i0+MR, j0:j0+cols] (+)= A[i0:i0+MR, k0 + kk] · src[row0 + kk, col0:col0+cols]
     summed over kk in ks[:n_k] when skip, else over kk < n_k; A = a or aᵀ, all MR rows
     present; src is B's packed panel (row0 = col0 = 0, cols ≤ NR) or b (row0 = k0,
-    col0 = j0, cols a multiple of NR). An MR × NR tile at a time: one call covers all of
-    a row block's panels of b, a call's arguments cost as much as a short K's FMAs.
-    With AVX2's one-line tile rows (`_one_line`) and several panels, a's MR rows are
-    first copied, k by k, into a_rows (KC × MR): read in place across the panel loop,
-    their MR row offsets took registers that LLVM spilled and reloaded every k. (With
-    AVX-512's 32 registers the copy cost more than it saved.)"""
+    col0 = j0, cols a multiple of NR). An MR × NR tile at a time (`_panel`): one call
+    covers all of a row block's panels of b, a call's arguments cost as much as a short
+    K's FMAs. The one-panel case is a copy of its own: inside the panel loop, LLVM
+    spilled a's MR row offsets and reloaded them every k. With AVX2's one-line tile rows
+    (`_one_line`) and several panels, a's MR rows are first copied, k by k, into a_rows
+    (KC × MR) for the same reason. (With AVX-512's 32 registers the copy cost more
+    than it saved.)"""
     mr, nr = _tile_rows(a), _tile_cols(a)
     if i0 < 0 or j0 < 0 or k0 < 0:
         return  # lets LLVM drop the negative-index wrap-around: contiguous vector loads
     tile = _stack_tile(a)  # acc[r, j] is tile[r·NR + j]
-    zero = a.dtype.type(0)
-    copied = not a_transposed and cols > nr and _one_line(a)
+    if cols <= nr:
+        _panel(tile, out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
+               accumulate, a_rows, False)
+        return
+    copied = not a_transposed and _one_line(a)
     if copied:
         for p in range(n_k):
             k = k0 + (ks[p] if skip else p)
             for r in range(mr):
                 a_rows[p, r] = a[i0 + r, k]
     for c0 in range(0, cols, nr):
-        width = min(nr, cols - c0)
-        for t in range(mr * nr):
-            tile[t] = zero
-        if width > _lanes(a) and copied:
-            for p in range(n_k):
-                kk = ks[p] if skip else p
-                for r in range(mr):
-                    _fma_row(tile, r, a_rows[p, r], src, row0 + kk, col0 + c0)
-        elif width > _lanes(a):
-            for p in range(n_k):
-                kk = ks[p] if skip else p
-                k = k0 + kk
-                for r in range(mr):  # a constant trip count: unrolled
-                    ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]  # a literal: folded
-                    _fma_row(tile, r, ar, src, row0 + kk, col0 + c0)
-        else:  # one vector wide
-            for p in range(n_k):
-                kk = ks[p] if skip else p
-                k = k0 + kk
-                for r in range(mr):
-                    ar = a[k, i0 + r] if a_transposed else a[i0 + r, k]
-                    _fma_vector(tile, r, ar, src, row0 + kk, col0 + c0)
-        if width == nr and _rows_contiguous(out):
-            for r in range(mr):
-                _store_row(tile, r, out, i0 + r, j0 + c0, accumulate)
-        else:
-            for r in range(mr):
-                for j in range(width):
-                    acc = tile[r * nr + j]
-                    out[i0 + r, j0 + c0 + j] = (out[i0 + r, j0 + c0 + j] + acc if accumulate
-                                                else acc)
+        _panel(tile, out, a, src, row0, col0 + c0, ks, n_k, skip, i0, j0 + c0, k0, nr,
+               a_transposed, accumulate, a_rows, copied)
 
 
 @helper
