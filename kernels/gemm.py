@@ -29,8 +29,10 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   sets, `_aliased`) is first copied row-major into the scratch (`_transpose`).
 * Threads split ``out`` into tasks, a range of row blocks × a range of NR-column panels
   each: disjoint outputs, no reductions. About TASKS_PER_THREAD tasks per thread; the
-  split along panels comes first when B is packed (each task packs its own copies), along
-  rows otherwise. Below SERIAL_FLOPS one thread is faster than waking the others.
+  split along panels comes first when B is packed (each task packs its own copies) or
+  is read in place but larger than an L2 (SHARE_BYTES: each task's share stays in its
+  L2), along rows otherwise. Below SERIAL_FLOPS one thread is faster than waking the
+  others.
 * The tiles start with a guard on negative offsets; without it the wrap-around of
   negative indices turns vector loads into gathers.
 * A last block of fewer than MR rows runs one row at a time (`_row_tile`): as fast per
@@ -65,6 +67,7 @@ SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
 TASKS_PER_THREAD = 2     # tasks each thread gets at least, to even out unequal ones
 PACK_ROWS = 48           # rows of out below which a task reads b in place, unpacked
 PACK_BYTES = 1 << 23     # and a b this small: on Zen 4 (1 MB L2) packing a 4 MB one cost more than it saved
+SHARE_BYTES = 1 << 20    # a b read in place larger than this is split among the tasks by panels
 LINE_BYTES = 64          # a cache line
 PAGE_BYTES = 4096        # rows this far apart or more put their lines in a few cache sets
 ZERO_SAMPLE = 4096       # elements of A sampled to decide whether to skip its zeros
@@ -592,9 +595,11 @@ def _gemm(out, a, b, a_transposed, b_transposed, spare):
               b_transposed)
         return
     # Tasks: row groups × panel groups, about TASKS_PER_THREAD per thread; the split
-    # that reuses more comes first: panels when B is packed, else row blocks.
+    # that reuses more comes first: panels when B is packed, or when b, read in place,
+    # is larger than an L2 (each task's share of it then stays in L2 across its row
+    # blocks, instead of all of b streaming from L3 again for each), else row blocks.
     target = TASKS_PER_THREAD * _threads()
-    if _packs(b, skip, m, b_transposed):
+    if _packs(b, skip, m, b_transposed) or b.size * b.itemsize > SHARE_BYTES:
         panel_groups = min(panels, target)
         row_groups = min(blocks, (target + panel_groups - 1) // panel_groups)
     else:
