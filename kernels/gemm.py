@@ -490,6 +490,7 @@ def _task(out, a, b, masks, skip, first, last, p0, p1, a_transposed, b_transpose
     panel = nb.carray(_stack_panel(a), (kc, nr))
     a_rows = nb.carray(_stack_a_rows(a), (kc, mr))
     packs = _packs(b, skip, min(m, last * mr) - first * mr, b_transposed)
+    start = 0 * m  # a panel's first row and column: a literal 0 would compile the tiles again
     for k0 in range(0, max(k_len, 1), kc):  # once at least: K = 0 writes zeros
         depth = min(kc, k_len - k0)
         if not packs:
@@ -505,7 +506,7 @@ def _task(out, a, b, masks, skip, first, last, p0, p1, a_transposed, b_transpose
                     j0 = p * nr
                     cols = n - j0
                     _pack_panel(panel, b, k0, depth, j0, cols, b_transposed)
-                    _rows(out, a, panel, 0, 0, ks, n_k, skip, block * mr, j0, k0, cols,
+                    _rows(out, a, panel, start, start, ks, n_k, skip, block * mr, j0, k0, cols,
                           a_transposed, k0 > 0, a_rows)
             continue
         for p in range(p0, p1):
@@ -515,7 +516,7 @@ def _task(out, a, b, masks, skip, first, last, p0, p1, a_transposed, b_transpose
             for block in range(first, last):
                 n_k = _block_ks(ks, mask, masks, a, block, k0, k0 + depth,
                                 a_transposed) if skip else depth
-                _rows(out, a, panel, 0, 0, ks, n_k, skip, block * mr, j0, k0, cols,
+                _rows(out, a, panel, start, start, ks, n_k, skip, block * mr, j0, k0, cols,
                       a_transposed, k0 > 0, a_rows)
 
 
