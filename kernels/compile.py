@@ -122,7 +122,8 @@ def jit(func=None, *, linked=False, constants=(), parallel=False, counted=True,
     if linked:
         return numba_hooks.Compiled(func, parallel=parallel,
                                     **_helper_options(counted, inlined))
-    return numba_hooks.Kernel(func, constants=constants, parallel=parallel)
+    return numba_hooks.Kernel(func, constants=constants, parallel=parallel,
+                              **_helper_options(counted, inlined))
 
 
 jit_parallel = partial(jit, parallel=True)

@@ -14,10 +14,12 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   of packed B, MR broadcasts of A, MR·NR/L FMAs. MR × NR depends on the dtype and on the
   CPU Numba compiles for (``kernels.tiles.register_tile``). Accumulating in a heap array
   or straight into ``out`` is several times slower: LLVM cannot prove those do not alias the inputs.
-  The tile is a function call (too large for LLVM to inline), so one call covers a row
-  block's every panel of a b read in place, and the helpers skip Numba's reference
-  counting (``counted=False``): per call, its atomic updates on counts both threads share
-  cost more than a short K's FMAs.
+  The tile is a call (too large for LLVM to inline), so one call covers a row block's
+  every panel of a b read in place, and the helpers skip Numba's reference counting
+  (``counted=False``): per call, its atomic updates on counts both threads share cost
+  more than a short K's FMAs. `_task`, `_tile` and `_row_tile` are kernels of their own,
+  compiled once and called through a pointer: linked, LLVM optimized them again inside
+  each caller, a quarter of a cold start.
 * B is packed, KC rows × NR columns at a time, into a contiguous panel on the thread's
   stack (`_pack_panel`, zero-padded past N), then reused by every row block of a task
   while it sits in L1/L2. Unpacked, each row block streamed all of B from L3 again, with
@@ -418,7 +420,7 @@ def _panel(tile, out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, width, a_tr
                 out[i0 + r, j0 + j] = out[i0 + r, j0 + j] + acc if accumulate else acc
 
 
-@helper
+@jit(counted=False)
 def _tile(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed,
           accumulate, a_rows):
     """out[i0:i0+MR, j0:j0+cols] (+)= A[i0:i0+MR, k0 + kk] · src[row0 + kk, col0:col0+cols]
@@ -450,7 +452,7 @@ def _tile(out, a, src, row0, col0, ks, n_k, skip, i0, j0, k0, cols, a_transposed
                a_transposed, accumulate, a_rows, copied)
 
 
-@helper
+@jit(counted=False)
 def _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transposed,
               accumulate):
     """`_tile` for the one row i: a last block of fewer than MR rows."""
@@ -474,7 +476,7 @@ def _row_tile(out, a, src, row0, col0, ks, n_k, skip, i, j0, k0, cols, a_transpo
             out[i, j0 + c0 + j] = out[i, j0 + c0 + j] + tile[j] if accumulate else tile[j]
 
 
-@jit(linked=True)
+@jit
 def _task(out, a, b, masks, skip, first, last, p0, p1, a_transposed, b_transposed):
     """Row blocks [first, last) × column panels [p0, p1) of out = A·B.
 
