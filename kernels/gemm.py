@@ -44,12 +44,13 @@ Instantiating BLAS Functionality", 2015), with A = a or aᵀ and B = b or bᵀ:
   its MR rows are not all zero (`_block_ks`: vectorized tests, then a branch-free
   compaction, into a stack buffer), and the tiles run over those k only; such an A reads
   b in place, row block by row block, so each list serves all of the task's panels. For
-  aᵀ a first pass finds them (`_find_column_groups`). On dense A nothing is listed. The one difference from a dense product: a zero of A times an inf or NaN of B
-  adds nothing here instead of NaN (the trainer checks losses and weights for
-  non-finite values on its own).
+  aᵀ a first pass finds them (`_find_column_groups`). On dense A nothing is listed. The
+  one difference from a dense product: a zero of A times an inf or NaN of B adds nothing
+  here instead of NaN (the trainer checks losses and weights for non-finite values on
+  its own).
 * Allocation: none. ``matmul_tn`` takes a scratch buffer of the arrays' dtype for aᵀ's
-  zero masks or its copy (`kernels.scratch` gives its size; given an empty one, it allocates); the
-  others need none, but all three check it alike.
+  zero masks or its copy (`kernels.scratch` gives its size; given an empty one, it
+  allocates); the others need none, but all three check it alike.
 """
 from functools import partial
 
@@ -68,7 +69,7 @@ from fastnn.kernels.tiles import LANES32, LANES64
 SERIAL_FLOPS = 500_000   # below this many FLOPs a product runs on one thread
 TASKS_PER_THREAD = 2     # tasks each thread gets at least, to even out unequal ones
 PACK_ROWS = 48           # rows of out below which a task reads b in place, unpacked
-PACK_BYTES = 1 << 23     # and a b this small: on Zen 4 (1 MB L2) packing a 4 MB one cost more than it saved
+PACK_BYTES = 1 << 23     # and b this small: on Zen 4 (1 MB L2) packing 4 MB cost more than it saved
 SHARE_BYTES = 1 << 20    # a b read in place larger than this is split among the tasks by panels
 LINE_BYTES = 64          # a cache line
 PAGE_BYTES = 4096        # rows this far apart or more put their lines in a few cache sets
@@ -127,14 +128,27 @@ def _alloca(context, builder, dtype, size):
     return buffer
 
 
-@intrinsic
-def _stack_tile(typingctx, arr):
-    """Pointer to an MR × NR stack buffer (LLVM alloca) of arr's dtype."""
-    mr, nr, _, _ = _tile_of(arr.dtype)
+def _stack_buffer(elements, what, dtype=None):
+    """An intrinsic (arr) giving a pointer to a stack buffer (LLVM alloca) of
+    elements(MR, NR, KC) elements of arr's dtype (or of `dtype`): `what`."""
+    @intrinsic
+    def stack(typingctx, arr):
+        mr, nr, kc, _ = _tile_of(arr.dtype)
+        item = dtype or arr.dtype
 
-    def codegen(context, builder, sig, args):
-        return _alloca(context, builder, arr.dtype, mr * nr)
-    return types.CPointer(arr.dtype)(arr), codegen
+        def codegen(context, builder, sig, args):
+            return _alloca(context, builder, item, elements(mr, nr, kc))
+        return types.CPointer(item)(arr), codegen
+    stack.__doc__ = f"Pointer to {what} on the stack."
+    return stack
+
+
+_stack_tile = _stack_buffer(lambda mr, nr, kc: mr * nr, "the MR × NR tile of out, of arr's dtype")
+_stack_panel = _stack_buffer(lambda mr, nr, kc: kc * nr, "a KC × NR packed panel of B")
+_stack_a_rows = _stack_buffer(lambda mr, nr, kc: kc * mr,
+                              "a KC × MR row block of a, copied k by k")
+_stack_mask = _stack_buffer(lambda mr, nr, kc: 2 * kc,
+                            "2 × KC uint32: one chunk's k list and mask", types.uint32)
 
 
 def _row_vectors(context, builder, arrtype, arr, row, col0, vector):
@@ -240,37 +254,6 @@ def _rows_contiguous(typingctx, arr):
     def codegen(context, builder, sig, args):
         return context.get_constant(types.boolean, arr.layout == "C")
     return types.boolean(arr), codegen
-
-
-@intrinsic
-def _stack_panel(typingctx, arr):
-    """Pointer to a KC × NR stack buffer of arr's dtype: a packed panel of B."""
-    _, nr, kc, _ = _tile_of(arr.dtype)
-
-    def codegen(context, builder, sig, args):
-        return _alloca(context, builder, arr.dtype, kc * nr)
-    return types.CPointer(arr.dtype)(arr), codegen
-
-
-@intrinsic
-def _stack_a_rows(typingctx, arr):
-    """Pointer to a KC × MR stack buffer of arr's dtype: a row block of a, copied k by k."""
-    mr, _, kc, _ = _tile_of(arr.dtype)
-
-    def codegen(context, builder, sig, args):
-        return _alloca(context, builder, arr.dtype, kc * mr)
-    return types.CPointer(arr.dtype)(arr), codegen
-
-
-@intrinsic
-def _stack_mask(typingctx, arr):
-    """Pointer to a 2 × KC stack buffer of uint32 (KC of arr's dtype): one chunk's k list
-    and mask."""
-    kc = _tile_of(arr.dtype)[2]
-
-    def codegen(context, builder, sig, args):
-        return _alloca(context, builder, types.uint32, 2 * kc)
-    return types.CPointer(types.uint32)(arr), codegen
 
 
 @helper
