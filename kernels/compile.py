@@ -90,7 +90,11 @@ def _plain(func, parallel, counted=True, inlined=False):
 
 
 def _helper_options(counted, inlined):
-    return dict(({} if counted else dict(_nrt=False)), **(dict(inline="always") if inlined else {}))
+    """Numba's options for `jit`'s counted=False and inlined=True."""
+    options = {} if counted else {"_nrt": False}
+    if inlined:
+        options["inline"] = "always"
+    return options
 
 
 def jit(func=None, *, linked=False, constants=(), parallel=False, counted=True,
