@@ -101,9 +101,10 @@ def jit(func=None, *, linked=False, constants=(), parallel=False, counted=True,
         inlined=False):
     """Compile func with the flags of ``kernels.flags``, in this process's mode.
 
-    linked: a helper that Numba links into each caller, where LLVM inlines it when small
-    (a loop body into a parallel chunk; a GEMM tile stays a call); hooked, the other
-    kernels are compiled once and called through a pointer.
+    linked: a small helper that Numba links into each caller, where LLVM inlines it (a
+    loop body into a parallel chunk). One too large to inline (a GEMM tile) stays a call
+    and is optimized again in every caller: better a kernel. Hooked, kernels (not
+    linked) are compiled once and called through a pointer.
     constants: the parameters a hooked kernel compiles for the values it is called with
     from Python (ints or bools that stay the same through a fit).
     counted=False: a helper that only reads and writes the arrays it is given, compiled
